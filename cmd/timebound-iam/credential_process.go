@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/credproc"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/urfave/cli/v2"
+)
+
+func credentialProcessCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "credential-process",
+		Usage: "print a grant's credentials for the AWS CLI (run by credential_process; not for people)",
+		Description: "The AWS CLI and SDKs run this from a tb-<id> profile. It prints the credential_process JSON\n" +
+			"until the grant expires, and otherwise exits 1 with one line on stderr saying why.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "session", Required: true, Usage: "grant `ID`"},
+			&cli.StringFlag{Name: "home", Required: true, Usage: "state `DIR`"},
+			&cli.StringFlag{Name: "backend", Usage: "keychain backend holding the grant"},
+			&cli.TimestampFlag{Name: "expires", Layout: time.RFC3339, Usage: "the grant's expiry (RFC 3339)"},
+			&cli.TimestampFlag{Name: "revoked-at", Layout: time.RFC3339, Usage: "set on a revoked grant's profile"},
+		},
+		Action: credentialProcess,
+	}
+}
+
+func credentialProcess(c *cli.Context) error {
+	r := credproc.Request{ID: c.String("session")}
+	if t := c.Timestamp("expires"); t != nil {
+		r.Expires = *t
+	}
+	if t := c.Timestamp("revoked-at"); t != nil {
+		r.RevokedAt = *t
+	}
+	open := func() (credproc.Getter, error) {
+		return keychain.Open(keychain.Options{Backend: c.String("backend"), Dir: c.String("home"), Passphrase: os.Getenv("TIMEBOUND_IAM_FILE_PASSPHRASE")})
+	}
+	return credproc.Run(c.App.Writer, open, r, time.Now())
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/urfave/cli/v2"
+)
+
+func grantCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "grant",
+		Usage:     "grant short-lived access to AWS services and write profile tb-<id>",
+		ArgsUsage: " ",
+		Description: "Assumes the broker role with a session policy for the services, keeps the credentials in\n" +
+			"the keychain and writes profile tb-<id> into the dedicated AWS config file.\n\n" +
+			"Examples:\n" +
+			"  timebound-iam grant -s s3 -t 30m\n" +
+			"  timebound-iam grant -s s3:full -s logs:ro -t 1h --reason \"fix the upload job\"",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is read_only (alias ro) or full"},
+			&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: read_only (ro) or full"},
+			&cli.StringFlag{Name: "ttl", Aliases: []string{"t"}, Usage: "lifetime, a Go duration from 15m to max_ttl (default: default_ttl, 1h)"},
+			&cli.StringFlag{Name: "reason", Usage: "why the access is needed; logged, never written to the AWS config"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (the fields of grant_access's result)"},
+		}, configFlags()...),
+		Action: grantAction,
+	}
+}
+
+func grantAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return withHint(fmt.Errorf("unexpected argument %q", c.Args().First()), "name services with -s, e.g. timebound-iam grant -s s3 -t 30m")
+	}
+	m, err := newManager(c, true, cliLogger(c))
+	if err != nil {
+		return err
+	}
+	access, err := parseServices(c.StringSlice("service"), c.String("level"))
+	if err != nil {
+		return err
+	}
+	ttl, err := grant.ParseTTL(c.String("ttl"), m.Config.DefaultTTL, m.Config.MaxTTL)
+	if err != nil {
+		return err
+	}
+	s, err := m.Grant(c.Context, grant.Request{Access: access, TTL: ttl, Reason: c.String("reason"), Client: "cli"})
+	if err != nil {
+		return err
+	}
+	out := m.Output(s)
+	w := c.App.Writer
+	if c.Bool("json") {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	parts := make([]string, len(s.Access))
+	for i, a := range s.Access {
+		parts[i] = a.Service + " " + string(a.Level)
+	}
+	fmt.Fprintf(w, "granted %s: %s until %s (%s)\n", out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
+	fmt.Fprintf(w, "use: %s\n", out.Usage)
+	return nil
+}
+
+// parseServices reads -s values: SERVICE or SERVICE:LEVEL, comma-separated or
+// repeated; def is the level for a bare SERVICE.
+func parseServices(values []string, def string) ([]grant.Access, error) {
+	defLevel, err := grant.ParseLevel("--level", def)
+	if err != nil {
+		return nil, err
+	}
+	var access []grant.Access
+	for _, v := range values {
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			svc, lvl, hasLevel := strings.Cut(item, ":")
+			a := grant.Access{Service: strings.ToLower(svc), Level: defLevel}
+			if hasLevel {
+				if a.Level, err = grant.ParseLevel(fmt.Sprintf("--service %s level", svc), lvl); err != nil {
+					return nil, err
+				}
+			}
+			access = append(access, a)
+		}
+	}
+	if len(access) == 0 {
+		return nil, withHint(fmt.Errorf("no service given"), "name at least one with -s, e.g. -s s3; timebound-iam services lists them")
+	}
+	return access, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"timebound-iam": main})
+}
+
+// TestScripts runs testdata/*.txtar. Each script gets its own STS stand-in
+// on 127.0.0.1, a state directory under $WORK and the file keyring.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jsonvar":  jsonvar,
+			"backdate": backdate,
+		},
+	})
+}
+
+func setupScript(env *testscript.Env) error {
+	sts, err := granttest.Start()
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { sts.Close() })
+	for k, v := range map[string]string{
+		"HOME":                          env.WorkDir,
+		"TIMEBOUND_IAM_HOME":            filepath.Join(env.WorkDir, "state"),
+		"TIMEBOUND_IAM_ROLE_ARN":        "arn:aws:iam::123456789012:role/broker",
+		"TIMEBOUND_IAM_STS_ENDPOINT":    sts.URL,
+		"TIMEBOUND_IAM_KEYRING_BACKEND": "file",
+		"TIMEBOUND_IAM_FILE_PASSPHRASE": "test-passphrase",
+		"AWS_ACCESS_KEY_ID":             "AKIAIOSFODNN7EXAMPLE",
+		"AWS_SECRET_ACCESS_KEY":         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_EC2_METADATA_DISABLED":     "true",
+		"AWS_CONFIG_FILE":               filepath.Join(env.WorkDir, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":   filepath.Join(env.WorkDir, "no-aws-credentials"),
+	} {
+		env.Setenv(k, v)
+	}
+	return nil
+}
+
+// jsonvar NAME FIELD sets $NAME to the string FIELD of the JSON object on the
+// last command's stdout.
+func jsonvar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonvar NAME FIELD")
+	}
+	var obj map[string]any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &obj))
+	v, ok := obj[args[1]].(string)
+	if !ok {
+		ts.Fatalf("stdout has no string field %q", args[1])
+	}
+	ts.Setenv(args[0], v)
+}
+
+// backdate ID moves grant ID's expiry, in its profile and its keychain item,
+// one minute into the past: an expired grant without waiting 15 minutes.
+func backdate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: backdate ID")
+	}
+	home := ts.Getenv("TIMEBOUND_IAM_HOME")
+	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	keys, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: home, Passphrase: ts.Getenv("TIMEBOUND_IAM_FILE_PASSPHRASE")})
+	ts.Check(err)
+	c, err := keys.Get(args[0])
+	ts.Check(err)
+	c.Expires = past
+	ts.Check(keys.Put(args[0], c))
+	exe, err := os.Executable()
+	ts.Check(err)
+	f := &profiles.File{Path: filepath.Join(home, "aws-config"), Home: home}
+	ts.Check(f.Update(func(s *profiles.Set) error {
+		e, ok := s.Get(args[0])
+		if !ok {
+			ts.Fatalf("no profile tb-%s", args[0])
+		}
+		e.Expires = past
+		e.Helper.Exe = exe
+		return s.Put(e)
+	}))
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/urfave/cli/v2"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the MCP server on stdin/stdout for an AI agent",
+		Description: "Speaks MCP (JSON-RPC) on stdin/stdout with the tools grant_access, list_active_sessions,\n" +
+			"list_services and revoke_access. Logs go to stderr. Add it to the agent's MCP config as\n" +
+			"the command \"timebound-iam\" with the argument \"serve\" (use the absolute path).",
+		Flags:  configFlags(),
+		Action: serve,
+	}
+}
+
+func serve(c *cli.Context) error {
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	m, err := newManager(c, true, log)
+	if err != nil {
+		return err
+	}
+	if err := m.Config.CheckRole(); err != nil {
+		// Serve anyway: list_services works, and grant_access repeats this
+		// message to the agent, who can pass it on.
+		log.Warn("grants will fail until the broker role is set", "err", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return grant.NewServer(m, version).Run(ctx, &mcp.StdioTransport{})
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/urfave/cli/v2"
+)
+
+func servicesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "services",
+		Usage: "list the AWS services a grant may name",
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print {\"services\": [...]} with the fields of list_services"},
+		}, configFlags()...),
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			out := grant.ServicesOutput{Services: cfg.ServiceList()}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tLEVELS\tTITLE")
+			for _, s := range out.Services {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, strings.Join(s.Levels, ","), s.Title)
+			}
+			return tw.Flush()
+		},
+	}
+}

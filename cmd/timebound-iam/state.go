@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
+	"github.com/urfave/cli/v2"
+)
+
+// configFlags override the config file and the environment for one run.
+func configFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "home", Usage: "state `DIR` (default $TIMEBOUND_IAM_HOME, else $XDG_CONFIG_HOME/timebound-iam, else ~/.config/timebound-iam)"},
+		&cli.StringFlag{Name: "role-arn", Usage: "broker role to assume (config role_arn, env TIMEBOUND_IAM_ROLE_ARN)"},
+		&cli.StringFlag{Name: "region", Usage: "region for STS and the profiles (config region, env TIMEBOUND_IAM_REGION; default us-east-1)"},
+		&cli.StringFlag{Name: "sts-endpoint", Usage: "STS endpoint `URL` (config sts_endpoint, env TIMEBOUND_IAM_STS_ENDPOINT)"},
+		&cli.StringFlag{Name: "keyring-backend", Usage: "keychain backend: " + strings.Join(keychain.Backends, ", ") + " (config keyring_backend, env TIMEBOUND_IAM_KEYRING_BACKEND; default: the OS keychain, keyctl on headless Linux)"},
+	}
+}
+
+// loadConfig resolves the state directory and the configuration:
+// flags over environment over the config file.
+func loadConfig(c *cli.Context) (grant.Config, error) {
+	home := c.String("home")
+	if home == "" {
+		var err error
+		if home, err = grant.Home(os.Getenv); err != nil {
+			return grant.Config{}, err
+		}
+	}
+	home, err := filepath.Abs(home)
+	if err != nil {
+		return grant.Config{}, err
+	}
+	if err := grant.EnsureHome(home); err != nil {
+		return grant.Config{}, err
+	}
+	return grant.LoadConfig(home, os.Getenv, map[string]string{
+		"role_arn":        c.String("role-arn"),
+		"region":          c.String("region"),
+		"sts_endpoint":    c.String("sts-endpoint"),
+		"keyring_backend": c.String("keyring-backend"),
+	})
+}
+
+// newManager assembles the grant use cases. withSTS is false for commands that
+// never call STS.
+func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := keychain.Open(keychain.Options{Backend: cfg.KeyringBackend, Dir: cfg.Home, Passphrase: cfg.FilePassphrase})
+	if err != nil {
+		return nil, withHint(err, "choose a backend with keyring_backend in %s (one of %s)", cfg.ConfigFile(), strings.Join(keychain.Backends, ", "))
+	}
+	exe, err := selfPath()
+	if err != nil {
+		return nil, err
+	}
+	m := &grant.Manager{
+		Config:   cfg,
+		Keys:     keys,
+		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: cfg.Home},
+		Exe:      exe,
+		Now:      time.Now,
+		Log:      log,
+	}
+	if withSTS {
+		if m.STS, err = grant.NewSTS(context.Background(), cfg); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// selfPath is the absolute path this binary was started by, for
+// credential_process. It keeps symlinks: a package manager's stable link
+// outlives the versioned file it points to.
+func selfPath() (string, error) {
+	arg0 := os.Args[0]
+	if !strings.ContainsRune(arg0, filepath.Separator) {
+		if p, err := exec.LookPath(arg0); err == nil {
+			arg0 = p
+		} else {
+			return os.Executable()
+		}
+	}
+	return filepath.Abs(arg0)
+}
+
+// cliLogger reports only problems: the CLI prints its own results.
+func cliLogger(c *cli.Context) *slog.Logger {
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/timebound-iam/timebound-iam/credproc"
+	"github.com/urfave/cli/v2"
+)
+
+// All human-facing error text leaves through this file, on stderr, as
+//
+//	timebound-iam: error: <what failed>
+//	timebound-iam: hint: <what to do>
+const prog = "timebound-iam"
+
+// hinted is an error with a next step for the user.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// report prints err and returns the exit code.
+func report(w io.Writer, err error) int {
+	var refusal *credproc.Refusal
+	if errors.As(err, &refusal) {
+		// One line: the AWS CLI shows it verbatim after its own prefix.
+		fmt.Fprintf(w, "%s: %s\n", prog, refusal)
+		return 1
+	}
+	fmt.Fprintf(w, "%s: error: %s\n", prog, err)
+	var h *hinted
+	if errors.As(err, &h) {
+		fmt.Fprintf(w, "%s: hint: %s\n", prog, h.hint)
+	}
+	return 1
+}
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := prog
+	if c.Command != nil && c.Command.Name != "" {
+		name += " " + c.Command.Name
+	}
+	return withHint(err, "run %s --help", name)
+}

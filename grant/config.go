@@ -1,0 +1,186 @@
+package grant
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/ini.v1"
+)
+
+// Files inside the state directory.
+const (
+	ConfigName    = "config"     // this tool's INI config
+	AWSConfigName = "aws-config" // the dedicated AWS config file
+)
+
+// Config is the tool's configuration after file, environment and flags.
+type Config struct {
+	// Home is the state directory.
+	Home string
+	// RoleARN is the broker role every grant assumes.
+	RoleARN string
+	// Region goes into every profile and signs STS calls.
+	Region string
+	// SourceProfile names the AWS profile with the base credentials; empty
+	// means the standard AWS credential chain.
+	SourceProfile string
+	// STSEndpoint overrides the STS endpoint URL (MinIO, a VPC endpoint).
+	STSEndpoint string
+	// DefaultTTL applies when a request names no ttl.
+	DefaultTTL time.Duration
+	// MaxTTL caps every ttl; at most 12h, STS's own limit.
+	MaxTTL time.Duration
+	// Services is the allow-list of service prefixes; empty allows the whole
+	// catalog.
+	Services []string
+	// KeyringBackend is the keychain backend; empty means the OS default.
+	KeyringBackend string
+	// FilePassphrase unlocks the file backend; environment only, never read
+	// from the config file.
+	FilePassphrase string
+}
+
+// Defaults for keys the config leaves out.
+const (
+	DefaultRegion     = "us-east-1"
+	DefaultDefaultTTL = time.Hour
+	DefaultMaxTTL     = 12 * time.Hour
+)
+
+// configKeys are the keys the config file may hold, in documentation order.
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "default_ttl", "max_ttl", "services", "keyring_backend"}
+
+// envKeys maps environment variables to the config keys they override.
+var envKeys = map[string]string{
+	"TIMEBOUND_IAM_ROLE_ARN":        "role_arn",
+	"TIMEBOUND_IAM_REGION":          "region",
+	"TIMEBOUND_IAM_STS_ENDPOINT":    "sts_endpoint",
+	"TIMEBOUND_IAM_KEYRING_BACKEND": "keyring_backend",
+}
+
+// Home returns the state directory: $TIMEBOUND_IAM_HOME, else
+// $XDG_CONFIG_HOME/timebound-iam, else ~/.config/timebound-iam.
+func Home(getenv func(string) string) (string, error) {
+	if h := getenv("TIMEBOUND_IAM_HOME"); h != "" {
+		return filepath.Abs(h)
+	}
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Abs(filepath.Join(x, "timebound-iam"))
+	}
+	u, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the state directory: %w; set TIMEBOUND_IAM_HOME", err)
+	}
+	return filepath.Join(u, ".config", "timebound-iam"), nil
+}
+
+// LoadConfig reads home/config (a missing file is an empty config), applies
+// the environment, then overrides (flag values by config key; empty values
+// are ignored). Precedence: overrides, then environment, then file.
+func LoadConfig(home string, getenv func(string) string, overrides map[string]string) (Config, error) {
+	values := map[string]string{}
+	path := filepath.Join(home, ConfigName)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > 0 {
+		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s is not valid INI: %w", path, err)
+		}
+		for _, s := range f.Sections() {
+			if s.Name() != ini.DefaultSection && len(s.Keys()) > 0 {
+				return Config{}, fmt.Errorf("%s: section [%s]: put keys at the top level, without a section", path, s.Name())
+			}
+		}
+		for _, k := range f.Section(ini.DefaultSection).Keys() {
+			if !slices.Contains(configKeys, k.Name()) {
+				return Config{}, fmt.Errorf("%s: unknown key %q; known keys: %s", path, k.Name(), strings.Join(configKeys, ", "))
+			}
+			values[k.Name()] = k.String()
+		}
+	}
+	for env, key := range envKeys {
+		if v := getenv(env); v != "" {
+			values[key] = v
+		}
+	}
+	for k, v := range overrides {
+		if v != "" {
+			values[k] = v
+		}
+	}
+	cfg := Config{
+		Home:           home,
+		RoleARN:        values["role_arn"],
+		Region:         values["region"],
+		SourceProfile:  values["source_profile"],
+		STSEndpoint:    values["sts_endpoint"],
+		KeyringBackend: values["keyring_backend"],
+		FilePassphrase: getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"),
+		DefaultTTL:     DefaultDefaultTTL,
+		MaxTTL:         DefaultMaxTTL,
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	for _, s := range strings.FieldsFunc(values["services"], func(r rune) bool { return r == ',' || r == ' ' }) {
+		cfg.Services = append(cfg.Services, strings.ToLower(s))
+	}
+	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL} {
+		if v := values[key]; v != "" {
+			if *dst, err = time.ParseDuration(v); err != nil {
+				return Config{}, fmt.Errorf("%s %q is not a Go duration such as \"1h\" or \"30m\"", key, v)
+			}
+		}
+	}
+	if cfg.MaxTTL < MinTTL || cfg.MaxTTL > DefaultMaxTTL {
+		return Config{}, fmt.Errorf("max_ttl %s is out of range: use between %s and %s", short(cfg.MaxTTL), short(MinTTL), short(DefaultMaxTTL))
+	}
+	if cfg.DefaultTTL > cfg.MaxTTL {
+		cfg.DefaultTTL = cfg.MaxTTL
+	}
+	if cfg.DefaultTTL < MinTTL {
+		return Config{}, fmt.Errorf("default_ttl %s is below the minimum of %s", short(cfg.DefaultTTL), short(MinTTL))
+	}
+	return cfg, nil
+}
+
+// ConfigFile is the path of the tool's own config.
+func (c Config) ConfigFile() string { return filepath.Join(c.Home, ConfigName) }
+
+// AWSConfigFile is the path of the dedicated AWS config file.
+func (c Config) AWSConfigFile() string { return filepath.Join(c.Home, AWSConfigName) }
+
+// CheckRole reports a missing or malformed role_arn with how to set it.
+func (c Config) CheckRole() error {
+	if c.RoleARN == "" {
+		return fmt.Errorf("no broker role configured: set role_arn in %s, or TIMEBOUND_IAM_ROLE_ARN, or pass --role-arn", c.ConfigFile())
+	}
+	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
+		return fmt.Errorf("role_arn %q is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker", c.RoleARN)
+	}
+	return nil
+}
+
+func (c Config) allows(service string) bool {
+	return len(c.Services) == 0 || slices.Contains(c.Services, service)
+}
+
+// EnsureHome creates the state directory with mode 0700, tightening an
+// existing one.
+func EnsureHome(home string) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		return fmt.Errorf("securing state directory: %w", err)
+	}
+	return nil
+}

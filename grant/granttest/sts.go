@@ -1,0 +1,160 @@
+// Package granttest provides an STS stand-in for tests: a real HTTP server on
+// 127.0.0.1 that speaks AssumeRole's query/XML wire format, so tests exercise
+// aws-sdk-go-v2's real STS client without reaching AWS.
+//
+// # Behaviour by role name
+//
+// The role ARN's name picks the answer, so scripts need no switches:
+//   - "...role/denied"  AccessDenied
+//   - "...role/short"   MaxSessionDuration 1h
+//   - "...role/chained" the 1h role-chaining cap
+//   - anything else     MaxSessionDuration 12h
+//
+// Every answer carries fresh random credentials, which tests can then look
+// for wherever a secret must not appear.
+package granttest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Issued is one set of credentials the stand-in handed out.
+type Issued struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Expires                                    time.Time
+	Form                                       url.Values // the request's parameters
+}
+
+// STS is a running stand-in.
+type STS struct {
+	// URL is the endpoint, e.g. http://127.0.0.1:41234.
+	URL string
+
+	srv    *http.Server
+	mu     sync.Mutex
+	issued []Issued
+	calls  int
+}
+
+// Start listens on a free port on 127.0.0.1. Stop it with Close.
+func Start() (*STS, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &STS{URL: "http://" + ln.Addr().String()}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server.
+func (s *STS) Close() error { return s.srv.Close() }
+
+// Issued returns every set of credentials handed out so far.
+func (s *STS) Issued() []Issued {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Issued(nil), s.issued...)
+}
+
+// Calls counts AssumeRole requests, refused ones included.
+func (s *STS) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRole" {
+		fail(w, 400, "InvalidAction", "only AssumeRole is served here")
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		fail(w, 403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+		return
+	}
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	role := r.Form.Get("RoleArn")
+	dur, _ := strconv.Atoi(r.Form.Get("DurationSeconds"))
+	if dur == 0 {
+		dur = 3600
+	}
+	switch {
+	case strings.HasSuffix(role, "role/denied"):
+		fail(w, 403, "AccessDenied", "User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: "+role)
+		return
+	case strings.HasSuffix(role, "role/chained") && dur > 3600:
+		fail(w, 400, "ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+		return
+	case strings.HasSuffix(role, "role/short") && dur > 3600, dur > 43200:
+		fail(w, 400, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+		return
+	case dur < 900:
+		fail(w, 400, "ValidationError", "1 validation error detected: Value '"+strconv.Itoa(dur)+"' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
+		return
+	case len(r.Form.Get("Policy")) > 2048:
+		fail(w, 400, "ValidationError", "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048")
+		return
+	}
+	is := Issued{
+		AccessKeyID:     "ASIA" + strings.ToUpper(random(8)),
+		SecretAccessKey: random(20),
+		SessionToken:    "IQoJb3JpZ2luX2VjE" + random(90),
+		Expires:         time.Now().UTC().Add(time.Duration(dur) * time.Second).Truncate(time.Second),
+		Form:            r.Form,
+	}
+	s.mu.Lock()
+	s.issued = append(s.issued, is)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <Credentials>
+      <AccessKeyId>%s</AccessKeyId>
+      <SecretAccessKey>%s</SecretAccessKey>
+      <SessionToken>%s</SessionToken>
+      <Expiration>%s</Expiration>
+    </Credentials>
+    <AssumedRoleUser>
+      <Arn>%s</Arn>
+      <AssumedRoleId>AROAEXAMPLE:%s</AssumedRoleId>
+    </AssumedRoleUser>
+    <PackedPolicySize>%d</PackedPolicySize>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>
+</AssumeRoleResponse>`, is.AccessKeyID, is.SecretAccessKey, is.SessionToken, is.Expires.Format(time.RFC3339),
+		esc(strings.Replace(role, ":iam::", ":sts::", 1)+"/"+r.Form.Get("RoleSessionName")), esc(r.Form.Get("RoleSessionName")),
+		len(r.Form.Get("Policy"))*100/2048, random(8))
+}
+
+func fail(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+		code, esc(msg), random(8))
+}
+
+func esc(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

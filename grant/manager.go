@@ -1,0 +1,385 @@
+package grant
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
+)
+
+// TombstoneTTL is how long a revoked or expired grant's profile stays, so the
+// helper can explain its refusal instead of the AWS CLI's "profile not found".
+const TombstoneTTL = 24 * time.Hour
+
+// Manager carries out grants, listings, revokes and prunes. Its fields are its
+// dependencies; all are required except Log and NewID.
+type Manager struct {
+	Config   Config
+	STS      AssumeRoler
+	Keys     *keychain.Store
+	Profiles *profiles.File
+	// Exe is the absolute path of this binary, run by credential_process.
+	Exe string
+	Now func() time.Time
+	// Log receives one line per grant, revoke and prune; nil discards.
+	Log *slog.Logger
+	// NewID makes grant ids; nil uses [NewID].
+	NewID func() (string, error)
+}
+
+// Session describes a live or ended grant; it never holds a secret.
+type Session struct {
+	ID      string
+	Access  []Access
+	Region  string
+	Created time.Time
+	Expires time.Time
+	Status  profiles.Status
+	Revoked time.Time
+}
+
+// Profile is the AWS profile name of the grant.
+func (s Session) Profile() string { return profiles.Prefix + s.ID }
+
+// Services lists the service prefixes in request order.
+func (s Session) Services() []string {
+	out := make([]string, len(s.Access))
+	for i, a := range s.Access {
+		out[i] = a.Service
+	}
+	return out
+}
+
+// Level is the common level, or "mixed" when services differ.
+func (s Session) Level() string {
+	for _, a := range s.Access[1:] {
+		if a.Level != s.Access[0].Level {
+			return "mixed"
+		}
+	}
+	return string(s.Access[0].Level)
+}
+
+// Levels maps each service to its level.
+func (s Session) Levels() map[string]string {
+	m := make(map[string]string, len(s.Access))
+	for _, a := range s.Access {
+		m[a.Service] = string(a.Level)
+	}
+	return m
+}
+
+// idAlphabet has 32 lowercase letters and digits without look-alikes (0, 1, l, o).
+const idAlphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+
+// NewID returns 8 characters from crypto/rand: 40 bits.
+func NewID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generating a grant id: %w", err)
+	}
+	for i := range b {
+		b[i] = idAlphabet[b[i]%32]
+	}
+	return string(b[:]), nil
+}
+
+// NormalizeID accepts "tb-<id>" or "<id>".
+func NormalizeID(s string) (string, error) {
+	id := strings.TrimPrefix(strings.TrimSpace(s), profiles.Prefix)
+	if !profiles.ValidID(id) {
+		return "", fmt.Errorf("session_id %q is not a grant id such as tb-k3f9ab2c; list_active_sessions shows them", s)
+	}
+	return id, nil
+}
+
+func (m *Manager) log() *slog.Logger {
+	if m.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.Log
+}
+
+// Grant assumes the broker role with a session policy for r, stores the
+// credentials in the keychain and writes profile tb-<id>. It is all or
+// nothing: on any failure no keychain item and no profile remain.
+func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
+	if r.TTL == 0 {
+		r.TTL = m.Config.DefaultTTL
+	}
+	if err := r.validate(m.Config); err != nil {
+		return Session{}, err
+	}
+	if err := m.Config.CheckRole(); err != nil {
+		return Session{}, err
+	}
+	policy, err := Policy(r.Access)
+	if err != nil {
+		return Session{}, err
+	}
+	m.pruneQuietly()
+	newID := m.NewID
+	if newID == nil {
+		newID = NewID
+	}
+	id, err := newID()
+	if err != nil {
+		return Session{}, err
+	}
+	out, err := m.STS.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn:         aws.String(m.Config.RoleARN),
+		RoleSessionName: aws.String("timebound-iam-" + id),
+		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
+		Policy:          aws.String(policy),
+	})
+	if err != nil {
+		return Session{}, explainSTS(err, m.Config, short(r.TTL))
+	}
+	c := out.Credentials
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
+		return Session{}, errors.New("STS AssumeRole returned no credentials")
+	}
+	creds := aws.Credentials{
+		AccessKeyID:     *c.AccessKeyId,
+		SecretAccessKey: *c.SecretAccessKey,
+		SessionToken:    *c.SessionToken,
+		CanExpire:       true,
+		Expires:         c.Expiration.UTC(),
+	}
+	if err := m.Keys.Put(id, creds); err != nil {
+		return Session{}, err
+	}
+	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active}
+	err = m.Profiles.Update(func(set *profiles.Set) error {
+		if set.Has(id) {
+			return fmt.Errorf("grant id %s is already in %s; try again", id, m.Profiles.Path)
+		}
+		return set.Put(m.entry(s))
+	})
+	if err != nil {
+		if derr := m.Keys.Delete(id); derr != nil {
+			err = fmt.Errorf("%w; removing its keychain item also failed: %v", err, derr)
+		}
+		return Session{}, err
+	}
+	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", short(r.TTL),
+		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
+		"access_key", MaskKey(creds.AccessKeyID))
+	return s, nil
+}
+
+// MaskKey shows only the last 4 characters of an access key id.
+func MaskKey(id string) string {
+	if len(id) <= 4 {
+		return "****"
+	}
+	return "****" + id[len(id)-4:]
+}
+
+func levelsText(access []Access) string {
+	parts := make([]string, len(access))
+	for i, a := range access {
+		parts[i] = a.Service + ":" + string(a.Level)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (m *Manager) entry(s Session) profiles.Entry {
+	access := make([]profiles.Access, len(s.Access))
+	for i, a := range s.Access {
+		access[i] = profiles.Access{Service: a.Service, Level: string(a.Level)}
+	}
+	return profiles.Entry{
+		ID: s.ID, Region: s.Region, Access: access, Status: s.Status,
+		Helper:  profiles.Helper{Exe: m.Exe, Home: m.Config.Home, Backend: m.Keys.Backend()},
+		Created: s.Created, Expires: s.Expires, Revoked: s.Revoked,
+	}
+}
+
+func session(e profiles.Entry) Session {
+	access := make([]Access, len(e.Access))
+	for i, a := range e.Access {
+		access[i] = Access{Service: a.Service, Level: Level(a.Level)}
+	}
+	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked}
+}
+
+// List returns the live grants, soonest expiry first, after a prune. It reads
+// only the profiles file, never the keychain.
+func (m *Manager) List(ctx context.Context) ([]Session, error) {
+	m.pruneQuietly()
+	set, err := m.Profiles.Read()
+	if err != nil {
+		return nil, err
+	}
+	now := m.Now()
+	var out []Session
+	for _, e := range set.Entries() {
+		if e.Live(now) {
+			out = append(out, session(e))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Expires.Before(out[j].Expires) })
+	return out, nil
+}
+
+// RevokeResult says what a revoke did to one grant.
+type RevokeResult struct {
+	ID string
+	// Revoked is true when this call ended a live grant.
+	Revoked bool
+	// Status is the grant's state afterwards.
+	Status profiles.Status
+}
+
+// ErrUnknownGrant reports a session id with no profile.
+var ErrUnknownGrant = errors.New("no such grant")
+
+// Revoke ends the given grants at once: their keychain items are deleted and
+// their profiles become tombstones that make the helper refuse with a reason.
+// Ids may carry the tb- prefix. Revoking an ended grant is not an error.
+func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, error) {
+	norm := make([]string, len(ids))
+	for i, raw := range ids {
+		id, err := NormalizeID(raw)
+		if err != nil {
+			return nil, err
+		}
+		norm[i] = id
+	}
+	var results []RevokeResult
+	err := m.Profiles.Update(func(set *profiles.Set) error {
+		for _, id := range norm {
+			if _, ok := set.Get(id); !ok {
+				return fmt.Errorf("grant %s%s: %w; list_active_sessions shows the live ones", profiles.Prefix, id, ErrUnknownGrant)
+			}
+		}
+		now := m.Now().UTC()
+		for _, id := range norm {
+			e, _ := set.Get(id)
+			if !e.Live(now) {
+				results = append(results, RevokeResult{ID: id, Status: ended(e, now)})
+				continue
+			}
+			if err := m.keysFor(e.Helper.Backend).Delete(id); err != nil {
+				return err
+			}
+			e.Status, e.Revoked = profiles.Revoked, now
+			e.Helper.Exe = m.Exe
+			if err := set.Put(e); err != nil {
+				return err
+			}
+			results = append(results, RevokeResult{ID: id, Revoked: true, Status: profiles.Revoked})
+			m.log().Info("revoked", "session", profiles.Prefix+id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.pruneQuietly()
+	return results, nil
+}
+
+// RevokeAll revokes every live grant.
+func (m *Manager) RevokeAll(ctx context.Context) ([]RevokeResult, error) {
+	live, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(live))
+	for i, s := range live {
+		ids[i] = s.ID
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return m.Revoke(ctx, ids)
+}
+
+func ended(e profiles.Entry, now time.Time) profiles.Status {
+	if e.Status == profiles.Active && !now.Before(e.Expires) {
+		return profiles.Expired
+	}
+	return e.Status
+}
+
+// keysFor returns the store for a grant's backend. Grants made under another
+// keyring_backend are left to a run configured with that backend.
+func (m *Manager) keysFor(backend string) deleter {
+	if backend == "" || backend == m.Keys.Backend() {
+		return m.Keys
+	}
+	return otherBackend(backend)
+}
+
+type deleter interface{ Delete(id string) error }
+
+type otherBackend string
+
+func (b otherBackend) Delete(id string) error {
+	return fmt.Errorf("grant %s%s is in the %s keyring but this run uses another; set keyring_backend = %s to revoke it", profiles.Prefix, id, string(b), string(b))
+}
+
+// Prune deletes the keychain items of expired grants, marking their profiles
+// expired, and removes tombstones older than [TombstoneTTL]. It takes the
+// file lock only when there is something to do.
+func (m *Manager) Prune(ctx context.Context) error {
+	set, err := m.Profiles.Read()
+	if err != nil {
+		return err
+	}
+	now := m.Now().UTC()
+	if !slices.ContainsFunc(set.Entries(), func(e profiles.Entry) bool { return needsPrune(e, now) }) {
+		return nil
+	}
+	var errs []error
+	err = m.Profiles.Update(func(set *profiles.Set) error {
+		for _, e := range set.Entries() {
+			switch {
+			case !needsPrune(e, now):
+			case e.Status == profiles.Active:
+				if err := m.keysFor(e.Helper.Backend).Delete(e.ID); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				e.Status = profiles.Expired
+				e.Helper.Exe = m.Exe
+				if err := set.Put(e); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				m.log().Info("pruned", "session", e.Name(), "expired", e.Expires.Format(time.RFC3339))
+			default:
+				set.Remove(e.ID)
+			}
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+func needsPrune(e profiles.Entry, now time.Time) bool {
+	if e.Status == profiles.Active {
+		return !now.Before(e.Expires)
+	}
+	return now.Sub(e.Ended()) > TombstoneTTL
+}
+
+// pruneQuietly runs a prune whose failure must not block the caller's own
+// work; the failure is logged.
+func (m *Manager) pruneQuietly() {
+	if err := m.Prune(context.Background()); err != nil {
+		m.log().Warn("prune failed", "err", err)
+	}
+}

@@ -1,0 +1,132 @@
+package grant
+
+import (
+	"context"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Instructions tell an agent how the tools fit together.
+const Instructions = `timebound-iam gives you short-lived AWS credentials for one task.
+1. Call grant_access with the services you need (list_services shows them), level read_only unless you must change something, and the shortest ttl that fits the task.
+2. Run the AWS CLI exactly as the result's usage says: AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>. Always pass --profile; AWS_PROFILE is not enough when other credentials are in the environment.
+3. If a command fails with AccessDenied, do not look for other credentials: ask for the missing service or level with grant_access, or tell the user.
+4. If the helper says the grant expired or was revoked, call grant_access again.
+5. Call revoke_access when the task is done.
+The credentials never appear in tool results; the AWS CLI fetches them itself.`
+
+// GrantAccessInput is grant_access's input.
+type GrantAccessInput struct {
+	Services []string `json:"services" jsonschema:"AWS service prefixes, e.g. [\"s3\"] or [\"lambda\",\"logs\"]; list_services shows the allowed names"`
+	Level    string   `json:"level" jsonschema:"read_only (Describe/Get/List: AWS's ReadOnlyAccess for the service) or full (every action of the service, still bounded by the broker role)"`
+	TTL      string   `json:"ttl,omitempty" jsonschema:"how long the credentials live: a Go duration from 15m up to the configured max_ttl, e.g. \"30m\"; default from the config"`
+	Reason   string   `json:"reason,omitempty" jsonschema:"one line on what the task needs this access for; logged for the user"`
+}
+
+// SessionsOutput is list_active_sessions's result.
+type SessionsOutput struct {
+	Sessions []SessionOutput `json:"sessions"`
+}
+
+// ServicesOutput is list_services's result.
+type ServicesOutput struct {
+	Services []ServiceOutput `json:"services"`
+}
+
+// RevokeInput is revoke_access's input.
+type RevokeInput struct {
+	SessionID string `json:"session_id" jsonschema:"the grant to end, e.g. tb-k3f9ab2c or k3f9ab2c"`
+}
+
+// RevokeOutput is revoke_access's result.
+type RevokeOutput struct {
+	SessionID string `json:"session_id"`
+	Revoked   bool   `json:"revoked" jsonschema:"true when this call ended a live grant; false when it had already expired or been revoked"`
+	Status    string `json:"status" jsonschema:"the grant's state now: revoked or expired"`
+}
+
+// NewServer returns the MCP server with the four tools over m.
+func NewServer(m *Manager, version string) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "timebound-iam", Version: version}, &mcp.ServerOptions{Instructions: Instructions})
+	h := handlers{m}
+	no, yes := false, true
+	mcp.AddTool(s, &mcp.Tool{
+		Name:  "grant_access",
+		Title: "Grant short-lived AWS access",
+		Description: "Get temporary AWS credentials for the listed services at one level, for ttl. " +
+			"Call this before any AWS CLI command. The result names a profile tb-<id> and a config file: run " +
+			"`AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>` (always --profile, never AWS_PROFILE). " +
+			"No secret is returned; the AWS CLI fetches the credentials itself until they expire.",
+		Annotations: &mcp.ToolAnnotations{Title: "Grant short-lived AWS access", DestructiveHint: &no, OpenWorldHint: &yes},
+	}, h.grant)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "list_active_sessions",
+		Title:       "List live AWS grants",
+		Description: "List the grants that still work: profile, services, level, expiry and time remaining. Reuse a live grant instead of asking again.",
+		Annotations: &mcp.ToolAnnotations{Title: "List live AWS grants", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: &no},
+	}, h.list)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "list_services",
+		Title:       "List grantable AWS services",
+		Description: "List the AWS services grant_access accepts here, with the levels each offers. Use the name field in grant_access's services.",
+		Annotations: &mcp.ToolAnnotations{Title: "List grantable AWS services", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: &no},
+	}, h.services)
+	mcp.AddTool(s, &mcp.Tool{
+		Name:        "revoke_access",
+		Title:       "Revoke an AWS grant",
+		Description: "End a grant now, when the task is done. Its profile then refuses with a message; call grant_access for new access.",
+		Annotations: &mcp.ToolAnnotations{Title: "Revoke an AWS grant", DestructiveHint: &yes, IdempotentHint: true, OpenWorldHint: &no},
+	}, h.revoke)
+	return s
+}
+
+type handlers struct{ m *Manager }
+
+func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, GrantOutput, error) {
+	level, err := ParseLevel("level", in.Level)
+	if err != nil {
+		return nil, GrantOutput{}, err
+	}
+	ttl, err := ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
+	if err != nil {
+		return nil, GrantOutput{}, err
+	}
+	r := Request{TTL: ttl, Reason: in.Reason, Client: "mcp"}
+	if ci := req.ClientInfo(); ci != nil && ci.Name != "" {
+		r.Client = ci.Name
+	}
+	for _, s := range in.Services {
+		r.Access = append(r.Access, Access{Service: s, Level: level})
+	}
+	s, err := h.m.Grant(ctx, r)
+	if err != nil {
+		return nil, GrantOutput{}, err
+	}
+	return nil, h.m.Output(s), nil
+}
+
+func (h handlers) list(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, SessionsOutput, error) {
+	live, err := h.m.List(ctx)
+	if err != nil {
+		return nil, SessionsOutput{}, err
+	}
+	out := SessionsOutput{Sessions: []SessionOutput{}}
+	now := h.m.Now()
+	for _, s := range live {
+		out.Sessions = append(out.Sessions, s.Output(now))
+	}
+	return nil, out, nil
+}
+
+func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, ServicesOutput, error) {
+	return nil, ServicesOutput{Services: h.m.Config.ServiceList()}, nil
+}
+
+func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeInput) (*mcp.CallToolResult, RevokeOutput, error) {
+	res, err := h.m.Revoke(ctx, []string{in.SessionID})
+	if err != nil {
+		return nil, RevokeOutput{}, err
+	}
+	r := res[0]
+	return nil, RevokeOutput{SessionID: "tb-" + r.ID, Revoked: r.Revoked, Status: string(r.Status)}, nil
+}

@@ -1,0 +1,95 @@
+package grant
+
+import (
+	"strings"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/profiles"
+)
+
+// GrantOutput is the result of grant_access and of `grant --json`.
+type GrantOutput struct {
+	SessionID  string            `json:"session_id" jsonschema:"the grant's id"`
+	Profile    string            `json:"profile" jsonschema:"the AWS profile to pass with --profile"`
+	Services   []string          `json:"services" jsonschema:"the services granted"`
+	Level      string            `json:"level" jsonschema:"read_only, full, or mixed (see levels)"`
+	Levels     map[string]string `json:"levels" jsonschema:"each service's level"`
+	ExpiresAt  string            `json:"expires_at" jsonschema:"RFC 3339 time the credentials stop working"`
+	ConfigFile string            `json:"config_file" jsonschema:"the AWS config file holding the profile; set AWS_CONFIG_FILE to it"`
+	Usage      string            `json:"usage" jsonschema:"how to run the AWS CLI with this grant"`
+}
+
+// SessionOutput is one entry of list_active_sessions and of `sessions --json`.
+type SessionOutput struct {
+	SessionID string            `json:"session_id"`
+	Profile   string            `json:"profile"`
+	Services  []string          `json:"services"`
+	Level     string            `json:"level"`
+	Levels    map[string]string `json:"levels"`
+	ExpiresAt string            `json:"expires_at"`
+	Remaining string            `json:"remaining" jsonschema:"time left, e.g. 29m12s"`
+}
+
+// ServiceOutput is one entry of list_services and of `services --json`.
+type ServiceOutput struct {
+	Name        string   `json:"name" jsonschema:"the service prefix to pass in services"`
+	Title       string   `json:"title" jsonschema:"AWS's name for the service"`
+	Description string   `json:"description"`
+	Levels      []string `json:"levels" jsonschema:"the levels a grant may ask for"`
+}
+
+// Usage is the command line an agent runs with a grant.
+func Usage(configFile, profile string) string {
+	return "AWS_CONFIG_FILE=" + quoteShell(configFile) + " aws --profile " + profile + " <command>"
+}
+
+// quoteShell quotes s for a POSIX shell when it needs it.
+func quoteShell(s string) string {
+	plain := strings.IndexFunc(s, func(c rune) bool {
+		return !(c == '/' || c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+	}) < 0
+	if plain {
+		return s
+	}
+	return profiles.Quote(s)
+}
+
+// Output describes s as a grant result.
+func (m *Manager) Output(s Session) GrantOutput {
+	return GrantOutput{
+		SessionID:  s.ID,
+		Profile:    s.Profile(),
+		Services:   s.Services(),
+		Level:      s.Level(),
+		Levels:     s.Levels(),
+		ExpiresAt:  s.Expires.UTC().Format(time.RFC3339),
+		ConfigFile: m.Config.AWSConfigFile(),
+		Usage:      Usage(m.Config.AWSConfigFile(), s.Profile()),
+	}
+}
+
+// SessionOutput describes s as a live session at now.
+func (s Session) Output(now time.Time) SessionOutput {
+	return SessionOutput{
+		SessionID: s.ID,
+		Profile:   s.Profile(),
+		Services:  s.Services(),
+		Level:     s.Level(),
+		Levels:    s.Levels(),
+		ExpiresAt: s.Expires.UTC().Format(time.RFC3339),
+		Remaining: s.Expires.Sub(now).Truncate(time.Second).String(),
+	}
+}
+
+// ServiceList lists the catalog services this configuration allows.
+func (c Config) ServiceList() []ServiceOutput {
+	var out []ServiceOutput
+	for _, svc := range catalog.All() {
+		if !c.allows(svc.Prefix) {
+			continue
+		}
+		out = append(out, ServiceOutput{Name: svc.Prefix, Title: svc.Name, Description: svc.Description, Levels: []string{string(ReadOnly), string(Full)}})
+	}
+	return out
+}

@@ -1,0 +1,101 @@
+package grant
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
+)
+
+// MaxPolicySize is STS's limit on an inline session policy, in characters.
+const MaxPolicySize = 2048
+
+// PolicyTooLargeError reports a session policy over [MaxPolicySize].
+type PolicyTooLargeError struct {
+	Size     int
+	Services []string // largest contributions first
+}
+
+func (e *PolicyTooLargeError) Error() string {
+	return fmt.Sprintf("the session policy for %s is %d characters; STS allows %d: ask for fewer services in one grant (largest first: %s) or split them across grants",
+		strings.Join(sorted(e.Services), ", "), e.Size, MaxPolicySize, strings.Join(e.Services, ", "))
+}
+
+type statement struct {
+	Effect    string          `json:"Effect"`
+	Action    []string        `json:"Action"`
+	Resource  string          `json:"Resource"`
+	Condition json.RawMessage `json:"Condition,omitempty"`
+}
+
+type document struct {
+	Version   string      `json:"Version"`
+	Statement []statement `json:"Statement"`
+}
+
+// Policy returns the compact JSON session policy that allows exactly access:
+// a read_only service gets its slice of AWS's ReadOnlyAccess, a full one
+// <prefix>:*. Services must be in the catalog. A policy over [MaxPolicySize]
+// is a [*PolicyTooLargeError].
+func Policy(access []Access) (string, error) {
+	allow := statement{Effect: "Allow", Resource: "*"}
+	var conditional []statement
+	for _, a := range access {
+		svc, ok := catalog.Lookup(a.Service)
+		if !ok {
+			return "", fmt.Errorf("service %q is not in the catalog", a.Service)
+		}
+		if a.Level == Full {
+			allow.Action = append(allow.Action, svc.Prefix+":*")
+			continue
+		}
+		allow.Action = append(allow.Action, svc.ReadOnly...)
+		for _, c := range svc.ReadOnlyConditional {
+			conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: "*", Condition: json.RawMessage(c.Condition)})
+		}
+	}
+	slices.Sort(allow.Action)
+	allow.Action = slices.Compact(allow.Action)
+	doc := document{Version: "2012-10-17"}
+	if len(allow.Action) > 0 {
+		doc.Statement = append(doc.Statement, allow)
+	}
+	doc.Statement = append(doc.Statement, conditional...)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	if len(out) > MaxPolicySize {
+		return "", &PolicyTooLargeError{Size: len(out), Services: bySize(access)}
+	}
+	return string(out), nil
+}
+
+// bySize orders services by how many characters they add to a policy.
+func bySize(access []Access) []string {
+	size := map[string]int{}
+	var names []string
+	for _, a := range access {
+		n := len(a.Service) + 4
+		if a.Level != Full {
+			svc, _ := catalog.Lookup(a.Service)
+			n = 0
+			for _, p := range svc.ReadOnly {
+				n += len(p) + 3
+			}
+		}
+		size[a.Service] = n
+		names = append(names, a.Service)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return size[names[i]] > size[names[j]] })
+	return names
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

@@ -1,0 +1,125 @@
+package grant
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
+)
+
+// Level is how much of a service a grant allows.
+type Level string
+
+// The levels a grant can ask for.
+const (
+	ReadOnly Level = "read_only" // the service's slice of AWS's ReadOnlyAccess
+	Full     Level = "full"      // <prefix>:*
+)
+
+// Levels lists the allowed values of a level, for error messages and schemas.
+var Levels = []Level{ReadOnly, Full}
+
+// ParseLevel accepts "read_only" (alias "ro") and "full". field names the
+// input in the error, e.g. "level".
+func ParseLevel(field, s string) (Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "read_only", "ro":
+		return ReadOnly, nil
+	case "full":
+		return Full, nil
+	}
+	return "", fmt.Errorf("%s %q is not allowed: use %q or %q", field, s, ReadOnly, Full)
+}
+
+// Access is one service at one level.
+type Access struct {
+	Service string
+	Level   Level
+}
+
+// MinTTL is the shortest grant STS issues.
+const MinTTL = 15 * time.Minute
+
+// MaxReason bounds the free-text reason so a log line stays a line.
+const MaxReason = 500
+
+// Request is one grant, as asked for over MCP or the CLI.
+type Request struct {
+	Access []Access
+	// TTL is how long the grant lives; zero means the configured default.
+	TTL time.Duration
+	// Reason is the agent's or user's stated reason; logged, never written to
+	// the AWS config file.
+	Reason string
+	// Client names who asked: the MCP client's name, or "cli".
+	Client string
+}
+
+// ParseTTL parses a Go duration such as "30m" or "1h30m" and checks it against
+// [MinTTL] and max. An empty string gives def.
+func ParseTTL(s string, def, max time.Duration) (time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
+		s = def.String()
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("ttl %q is not a duration: use a Go duration between %s and %s, e.g. \"30m\" or \"1h\"", s, short(MinTTL), short(max))
+	}
+	return d, checkTTL(d, max)
+}
+
+func checkTTL(d, max time.Duration) error {
+	if d < MinTTL || d > max {
+		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", short(d), short(MinTTL), short(max))
+	}
+	if d%time.Second != 0 {
+		return fmt.Errorf("ttl %s is not a whole number of seconds", d)
+	}
+	return nil
+}
+
+// validate checks a request against the catalog and the configured
+// allow-list, naming the offending field and the allowed values.
+func (r Request) validate(cfg Config) error {
+	if len(r.Access) == 0 {
+		return fmt.Errorf("services is empty: name at least one service, e.g. [\"s3\"]; list_services shows the allowed ones")
+	}
+	seen := map[string]bool{}
+	for i, a := range r.Access {
+		if _, ok := catalog.Lookup(a.Service); !ok {
+			return fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
+		}
+		if !cfg.allows(a.Service) {
+			return fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, strings.Join(cfg.Services, ", "))
+		}
+		if seen[a.Service] {
+			return fmt.Errorf("services[%d] %q is listed twice", i, a.Service)
+		}
+		seen[a.Service] = true
+		if !slices.Contains(Levels, a.Level) {
+			return fmt.Errorf("level %q is not allowed: use %q or %q", a.Level, ReadOnly, Full)
+		}
+	}
+	if len(r.Reason) > MaxReason {
+		return fmt.Errorf("reason is %d characters; at most %d", len(r.Reason), MaxReason)
+	}
+	if strings.IndexFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) >= 0 {
+		return fmt.Errorf("reason contains control characters; use one line of plain text")
+	}
+	return checkTTL(r.TTL, cfg.MaxTTL)
+}
+
+// short prints a duration without zero units: 15m, 1h, 1h30m.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+// Package keychain keeps the temporary credentials of each grant in the OS
+// keychain, through [github.com/99designs/keyring].
+//
+// # Items
+//
+// One item per grant, keyed "tb-<id>", holding the credentials and their
+// expiry as JSON. Nothing else about a grant lives here: listing grants never
+// touches the keychain.
+//
+// # Backends
+//
+// [Open] picks the OS keychain where one exists: macOS Keychain, Windows
+// Credential Manager, or the Secret Service (login collection) when a D-Bus
+// session bus exists. On headless Linux it uses the kernel keyring (keyctl,
+// user scope), which lives in memory and is gone at reboot. The encrypted file
+// backend is used only when asked for by name, because its passphrase must be
+// in the environment of every process that reads it.
+package keychain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// ServiceName names this tool's items in every backend.
+const ServiceName = "timebound-iam"
+
+// Backend names accepted by [Open]; they are the values of keyring_backend.
+const (
+	Auto          = ""
+	KeyCtl        = "keyctl"
+	File          = "file"
+	SecretService = "secret-service"
+	MacOSKeychain = "keychain"
+	WinCred       = "wincred"
+	Pass          = "pass"
+)
+
+// Backends lists the backend names [Open] accepts, for error messages and help.
+var Backends = []string{KeyCtl, SecretService, MacOSKeychain, WinCred, Pass, File}
+
+// ErrNotFound reports that no item exists for a grant: it was never stored,
+// was revoked, or was pruned after expiry.
+var ErrNotFound = errors.New("no keychain item")
+
+// Options chooses and configures a backend.
+type Options struct {
+	// Backend is one of [Backends], or [Auto] for the OS default.
+	Backend string
+	// Dir is the state directory; the file backend keeps its items in
+	// Dir/keyring.
+	Dir string
+	// Passphrase unlocks the file backend; required for it, unused otherwise.
+	Passphrase string
+}
+
+// Store is a typed view of one keyring.
+type Store struct {
+	ring    keyring.Keyring
+	backend string
+}
+
+// Open opens the backend named in opts. An unknown or unavailable backend is
+// an error that names the allowed values.
+func Open(opts Options) (*Store, error) {
+	name, err := Resolve(opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	cfg := keyring.Config{
+		ServiceName:              ServiceName,
+		KeyCtlScope:              "user",
+		KeyCtlPerm:               0x3f3f0000, // possessor and user: all; group and other: none
+		LibSecretCollectionName:  "login",    // unlocked with the desktop session; a new collection would prompt
+		KeychainTrustApplication: true,
+		WinCredPrefix:            ServiceName,
+		PassPrefix:               ServiceName,
+	}
+	switch name {
+	case File:
+		if opts.Passphrase == "" {
+			return nil, errors.New("the file keyring needs a passphrase: set TIMEBOUND_IAM_FILE_PASSPHRASE")
+		}
+		if opts.Dir == "" {
+			return nil, errors.New("the file keyring needs a state directory")
+		}
+		dir := filepath.Join(opts.Dir, "keyring")
+		// keyring never tightens an existing directory's mode, so do it here.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating file keyring %q: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("securing file keyring %q: %w", dir, err)
+		}
+		cfg.FileDir = dir
+		pass := opts.Passphrase
+		cfg.FilePasswordFunc = func(string) (string, error) { return pass, nil }
+	}
+	cfg.AllowedBackends = []keyring.BackendType{backendType(name)}
+	ring, err := keyring.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
+	}
+	return &Store{ring: ring, backend: name}, nil
+}
+
+// New wraps an already opened keyring, such as keyring.NewArrayKeyring in
+// tests; backend is the name reported by [Store.Backend].
+func New(ring keyring.Keyring, backend string) *Store {
+	return &Store{ring: ring, backend: backend}
+}
+
+// Resolve turns a keyring_backend value into the backend [Open] will use:
+// [Auto] becomes the OS default, and an unknown name is an error listing
+// [Backends].
+func Resolve(name string) (string, error) {
+	if name != Auto {
+		if !slices.Contains(Backends, name) {
+			return "", fmt.Errorf("keyring_backend %q is not one of %v (or empty for the OS default)", name, Backends)
+		}
+		return name, nil
+	}
+	switch runtime.GOOS {
+	case "darwin":
+		return MacOSKeychain, nil
+	case "windows":
+		return WinCred, nil
+	}
+	// keyring registers Secret Service only when its init reached a session bus.
+	if slices.Contains(keyring.AvailableBackends(), keyring.SecretServiceBackend) {
+		return SecretService, nil
+	}
+	if runtime.GOOS == "linux" {
+		return KeyCtl, nil
+	}
+	return "", fmt.Errorf("no OS keychain on %s: set keyring_backend to one of %v", runtime.GOOS, Backends)
+}
+
+func backendType(name string) keyring.BackendType {
+	switch name {
+	case KeyCtl:
+		return keyring.KeyCtlBackend
+	case File:
+		return keyring.FileBackend
+	case SecretService:
+		return keyring.SecretServiceBackend
+	case MacOSKeychain:
+		return keyring.KeychainBackend
+	case WinCred:
+		return keyring.WinCredBackend
+	case Pass:
+		return keyring.PassBackend
+	}
+	return keyring.InvalidBackend
+}
+
+// Backend names the backend in use, one of [Backends].
+func (s *Store) Backend() string { return s.backend }
+
+// item is what one keychain entry holds.
+type item struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expires         time.Time
+}
+
+// Put stores the credentials of grant id, replacing any earlier item.
+func (s *Store) Put(id string, c aws.Credentials) error {
+	data, err := json.Marshal(item{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires.UTC()})
+	if err != nil {
+		return err
+	}
+	err = s.ring.Set(keyring.Item{
+		Key:                         key(id),
+		Data:                        data,
+		Label:                       "timebound-iam grant " + key(id),
+		Description:                 "temporary AWS credentials",
+		KeychainNotTrustApplication: false,
+	})
+	if err != nil {
+		return fmt.Errorf("storing %s in the %s keyring: %w", key(id), s.backend, err)
+	}
+	return nil
+}
+
+// Get returns the credentials of grant id, or an error wrapping [ErrNotFound].
+// It does not check expiry; that is the caller's decision.
+func (s *Store) Get(id string) (aws.Credentials, error) {
+	it, err := s.ring.Get(key(id))
+	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
+	}
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("reading %s from the %s keyring: %w", key(id), s.backend, err)
+	}
+	var v item
+	if err := json.Unmarshal(it.Data, &v); err != nil {
+		return aws.Credentials{}, fmt.Errorf("keychain item %s is not a timebound-iam grant: %w", key(id), err)
+	}
+	return aws.Credentials{
+		AccessKeyID:     v.AccessKeyID,
+		SecretAccessKey: v.SecretAccessKey,
+		SessionToken:    v.SessionToken,
+		Source:          ServiceName,
+		CanExpire:       true,
+		Expires:         v.Expires,
+	}, nil
+}
+
+// Delete removes the item of grant id. A missing item is not an error, so
+// revoke and prune can repeat safely.
+func (s *Store) Delete(id string) error {
+	err := s.ring.Remove(key(id))
+	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("deleting %s from the %s keyring: %w", key(id), s.backend, err)
+}
+
+func key(id string) string { return "tb-" + id }

@@ -1,0 +1,417 @@
+// Package profiles reads and writes the dedicated AWS config file that holds
+// one [profile tb-<id>] section per grant.
+//
+// # The file
+//
+// Each section carries the credential_process line that runs this binary, the
+// region, and non-secret metadata (tb_* keys, which the AWS CLI and SDKs
+// ignore) so that listing grants never reads the keychain. Sections that are
+// not ours, comments and blank lines are kept byte for byte: writes splice
+// text, they never re-serialise the whole file.
+//
+// # Writes
+//
+// [File.Update] holds an exclusive lock (path + ".lock") across read, change
+// and write, and writes atomically: a 0600 temporary file in the same
+// directory, fsync, rename. Readers need no lock.
+package profiles
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"gopkg.in/ini.v1"
+)
+
+// Prefix starts every profile name this package owns.
+const Prefix = "tb-"
+
+// Status is where a grant stands.
+type Status string
+
+// The states of a grant. Revoked and expired sections stay as tombstones so
+// the helper can explain why it refuses.
+const (
+	Active  Status = "active"
+	Revoked Status = "revoked"
+	Expired Status = "expired"
+)
+
+// Access is one service at one level, e.g. {"s3", "read_only"}.
+type Access struct {
+	Service string
+	Level   string
+}
+
+// Helper is what credential_process runs: this binary, the state directory
+// and the keychain backend that holds the grant's item.
+type Helper struct {
+	Exe     string // absolute path of the binary
+	Home    string // state directory
+	Backend string // keychain backend name
+}
+
+// Entry is one grant's section.
+type Entry struct {
+	ID      string
+	Region  string
+	Access  []Access
+	Helper  Helper
+	Status  Status
+	Created time.Time
+	Expires time.Time
+	Revoked time.Time // zero unless Status is Revoked
+}
+
+// Name is the profile name, "tb-<id>".
+func (e Entry) Name() string { return Prefix + e.ID }
+
+// Ended reports when a tombstone's grant stopped working: the revoke time or
+// the expiry.
+func (e Entry) Ended() time.Time {
+	if e.Status == Revoked {
+		return e.Revoked
+	}
+	return e.Expires
+}
+
+// Live reports whether the grant is usable at now.
+func (e Entry) Live(now time.Time) bool {
+	return e.Status == Active && now.Before(e.Expires)
+}
+
+// validID matches the ids this tool generates; a tb- section with any other
+// name is treated as foreign and left alone.
+var validID = regexp.MustCompile(`^[a-z0-9]{4,32}$`)
+
+// safeWord matches every metadata word we write: services, levels, backends.
+var safeWord = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// ValidID reports whether id has the form of a grant id.
+func ValidID(id string) bool { return validID.MatchString(id) }
+
+// CredentialProcess returns the credential_process line for e. It carries
+// everything the helper needs from an empty environment and no secret.
+func CredentialProcess(e Entry) (string, error) {
+	h := e.Helper
+	if !filepath.IsAbs(h.Exe) || !filepath.IsAbs(h.Home) {
+		return "", fmt.Errorf("credential_process needs absolute paths, got binary %q and state directory %q", h.Exe, h.Home)
+	}
+	if err := checkLineValue("binary path", h.Exe); err != nil {
+		return "", err
+	}
+	if err := checkLineValue("state directory", h.Home); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s credential-process --session %s --home %s --backend %s --expires %s",
+		Quote(h.Exe), e.ID, Quote(h.Home), h.Backend, e.Expires.UTC().Format(time.RFC3339))
+	if e.Status == Revoked {
+		fmt.Fprintf(&b, " --revoked-at %s", e.Revoked.UTC().Format(time.RFC3339))
+	}
+	return b.String(), nil
+}
+
+// render writes e as a section, ending with a blank line.
+func render(e Entry) ([]byte, error) {
+	if !ValidID(e.ID) {
+		return nil, fmt.Errorf("grant id %q is not of the form [a-z0-9]{4,32}", e.ID)
+	}
+	words := []string{e.Helper.Backend, string(e.Status)}
+	if e.Region != "" {
+		words = append(words, e.Region)
+	}
+	for _, a := range e.Access {
+		words = append(words, a.Service, a.Level)
+	}
+	for _, w := range words {
+		if !safeWord.MatchString(w) {
+			return nil, fmt.Errorf("profile %s: value %q is not a plain word [a-z0-9_.-]", e.Name(), w)
+		}
+	}
+	line, err := CredentialProcess(e)
+	if err != nil {
+		return nil, err
+	}
+	access := make([]string, len(e.Access))
+	for i, a := range e.Access {
+		access[i] = a.Service + ":" + a.Level
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "[profile %s]\n", e.Name())
+	fmt.Fprintf(&b, "credential_process = %s\n", line)
+	if e.Region != "" {
+		fmt.Fprintf(&b, "region = %s\n", e.Region)
+	}
+	fmt.Fprintf(&b, "tb_access = %s\n", strings.Join(access, " "))
+	fmt.Fprintf(&b, "tb_backend = %s\n", e.Helper.Backend)
+	fmt.Fprintf(&b, "tb_status = %s\n", e.Status)
+	fmt.Fprintf(&b, "tb_created = %s\n", e.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "tb_expires = %s\n", e.Expires.UTC().Format(time.RFC3339))
+	if e.Status == Revoked {
+		fmt.Fprintf(&b, "tb_revoked = %s\n", e.Revoked.UTC().Format(time.RFC3339))
+	}
+	b.WriteString("\n")
+	return b.Bytes(), nil
+}
+
+// parse reads one of our sections back with ini.v1.
+func parse(id string, text []byte, home string) (Entry, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{IgnoreInlineComment: true, Insensitive: false}, text)
+	if err != nil {
+		return Entry{}, err
+	}
+	s, err := f.GetSection("profile " + Prefix + id)
+	if err != nil {
+		return Entry{}, err
+	}
+	e := Entry{ID: id, Region: s.Key("region").String(), Status: Status(s.Key("tb_status").String())}
+	e.Helper = Helper{Home: home, Backend: s.Key("tb_backend").String()}
+	for _, w := range strings.Fields(s.Key("tb_access").String()) {
+		svc, lvl, ok := strings.Cut(w, ":")
+		if !ok {
+			return Entry{}, fmt.Errorf("tb_access word %q is not service:level", w)
+		}
+		e.Access = append(e.Access, Access{svc, lvl})
+	}
+	for key, dst := range map[string]*time.Time{"tb_created": &e.Created, "tb_expires": &e.Expires, "tb_revoked": &e.Revoked} {
+		v := s.Key(key).String()
+		if v == "" {
+			continue
+		}
+		if *dst, err = time.Parse(time.RFC3339, v); err != nil {
+			return Entry{}, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	switch e.Status {
+	case Active, Expired, Revoked:
+	default:
+		return Entry{}, fmt.Errorf("tb_status %q is not active, revoked or expired", e.Status)
+	}
+	if e.Expires.IsZero() {
+		return Entry{}, errors.New("tb_expires is missing")
+	}
+	return e, nil
+}
+
+// chunk is one run of the file's text: the preamble before the first section,
+// or a section header and its body up to the next header.
+type chunk struct {
+	text []byte
+	id   string // grant id when the section is ours, else ""
+}
+
+var header = regexp.MustCompile(`^\s*\[\s*profile\s+` + Prefix + `([^\]\s]*)\s*\]\s*$`)
+
+func split(data []byte) []chunk {
+	var chunks []chunk
+	cur := chunk{}
+	for len(data) > 0 {
+		n := bytes.IndexByte(data, '\n') + 1
+		if n == 0 {
+			n = len(data)
+		}
+		line := data[:n]
+		data = data[n:]
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
+			if len(cur.text) > 0 || cur.id != "" {
+				chunks = append(chunks, cur)
+			}
+			cur = chunk{}
+			if m := header.FindSubmatch(line); m != nil && ValidID(string(m[1])) {
+				cur.id = string(m[1])
+			}
+		}
+		cur.text = append(cur.text, line...)
+	}
+	if len(cur.text) > 0 {
+		chunks = append(chunks, cur)
+	}
+	return chunks
+}
+
+// Set is the parsed file, changed in memory inside [File.Update].
+type Set struct {
+	home    string
+	chunks  []chunk
+	entries map[string]Entry
+	bad     map[string]error
+	changed bool
+}
+
+func newSet(data []byte, home string) *Set {
+	s := &Set{home: home, chunks: split(data), entries: map[string]Entry{}, bad: map[string]error{}}
+	for _, c := range s.chunks {
+		if c.id == "" {
+			continue
+		}
+		e, err := parse(c.id, c.text, home)
+		if err != nil {
+			s.bad[c.id] = fmt.Errorf("profile %s%s: %w", Prefix, c.id, err)
+			continue
+		}
+		s.entries[c.id] = e
+	}
+	return s
+}
+
+// Entries returns our well-formed sections in file order.
+func (s *Set) Entries() []Entry {
+	out := make([]Entry, 0, len(s.entries))
+	for _, c := range s.chunks {
+		if e, ok := s.entries[c.id]; ok && c.id != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Problems returns one error per tb- section that could not be read; such
+// sections are kept as they are.
+func (s *Set) Problems() []error {
+	var errs []error
+	for _, c := range s.chunks {
+		if err, ok := s.bad[c.id]; ok && c.id != "" {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// Get returns the section of grant id.
+func (s *Set) Get(id string) (Entry, bool) {
+	e, ok := s.entries[id]
+	return e, ok
+}
+
+// Has reports whether any section, well-formed or not, is named tb-<id>.
+func (s *Set) Has(id string) bool {
+	return slices.ContainsFunc(s.chunks, func(c chunk) bool { return c.id == id })
+}
+
+// Put adds e as a new section at the end, or replaces its section in place.
+func (s *Set) Put(e Entry) error {
+	e.Helper.Home = s.home
+	text, err := render(e)
+	if err != nil {
+		return err
+	}
+	s.changed = true
+	s.entries[e.ID] = e
+	delete(s.bad, e.ID)
+	for i, c := range s.chunks {
+		if c.id == e.ID {
+			s.chunks[i].text = text
+			return nil
+		}
+	}
+	if n := len(s.chunks); n > 0 {
+		last := s.chunks[n-1].text
+		if !bytes.HasSuffix(last, []byte("\n")) {
+			s.chunks[n-1].text = append(last, '\n')
+		}
+	}
+	s.chunks = append(s.chunks, chunk{text: text, id: e.ID})
+	return nil
+}
+
+// Remove deletes the section of grant id, if any.
+func (s *Set) Remove(id string) {
+	s.chunks = slices.DeleteFunc(s.chunks, func(c chunk) bool {
+		if c.id == id {
+			s.changed = true
+			return true
+		}
+		return false
+	})
+	delete(s.entries, id)
+	delete(s.bad, id)
+}
+
+func (s *Set) bytes() []byte {
+	var b bytes.Buffer
+	for _, c := range s.chunks {
+		b.Write(c.text)
+	}
+	return b.Bytes()
+}
+
+// File is the dedicated AWS config file of one state directory.
+type File struct {
+	// Path is the config file; the lock file is Path + ".lock".
+	Path string
+	// Home is the state directory written into credential_process lines.
+	Home string
+}
+
+// Read parses the file without locking; a missing file is an empty set.
+func (f *File) Read() (*Set, error) {
+	data, err := os.ReadFile(f.Path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+	}
+	return newSet(data, f.Home), nil
+}
+
+// Update runs fn on the current contents under the file lock and writes the
+// result atomically when fn changed anything. When fn fails nothing is
+// written.
+func (f *File) Update(fn func(*Set) error) error {
+	lock := flock.New(f.Path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	if err := lock.Lock(); err != nil {
+		return fmt.Errorf("locking %s: %w", f.Path, err)
+	}
+	defer lock.Unlock()
+	s, err := f.Read()
+	if err != nil {
+		return err
+	}
+	if err := fn(s); err != nil {
+		return err
+	}
+	if !s.changed {
+		return nil
+	}
+	return writeAtomic(f.Path, s.bytes())
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename durable; failure here loses nothing already written
+		d.Close()
+	}
+	return nil
+}
