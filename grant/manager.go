@@ -275,7 +275,7 @@ func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, err
 				return err
 			}
 			e.Status, e.Revoked = profiles.Revoked, now
-			e.Helper.Exe = m.Exe
+			m.keepHelper(&e)
 			if err := set.Put(e); err != nil {
 				return err
 			}
@@ -305,6 +305,14 @@ func (m *Manager) RevokeAll(ctx context.Context) ([]RevokeResult, error) {
 		return nil, nil
 	}
 	return m.Revoke(ctx, ids)
+}
+
+// keepHelper fills in this binary only where the profile's own line could
+// not be read back.
+func (m *Manager) keepHelper(e *profiles.Entry) {
+	if e.Helper.Exe == "" {
+		e.Helper.Exe = m.Exe
+	}
 }
 
 func ended(e profiles.Entry, now time.Time) profiles.Status {
@@ -354,7 +362,7 @@ func (m *Manager) Prune(ctx context.Context) error {
 					continue
 				}
 				e.Status = profiles.Expired
-				e.Helper.Exe = m.Exe
+				m.keepHelper(&e)
 				if err := set.Put(e); err != nil {
 					errs = append(errs, err)
 					continue

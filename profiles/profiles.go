@@ -175,6 +175,9 @@ func parse(id string, text []byte, home string) (Entry, error) {
 	}
 	e := Entry{ID: id, Region: s.Key("region").String(), Status: Status(s.Key("tb_status").String())}
 	e.Helper = Helper{Home: home, Backend: s.Key("tb_backend").String()}
+	// Keep the binary the grant was written with; a later revoke or prune
+	// rewrites the line and must not swap in whichever binary runs it.
+	e.Helper.Exe, _ = unquoteFirst(s.Key("credential_process").String())
 	for _, w := range strings.Fields(s.Key("tb_access").String()) {
 		svc, lvl, ok := strings.Cut(w, ":")
 		if !ok {

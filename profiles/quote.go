@@ -21,3 +21,30 @@ func checkLineValue(what, s string) error {
 	}
 	return nil
 }
+
+// unquoteFirst reads back the first word of a line that starts with a
+// [Quote]d word: the binary path of a credential_process line we wrote.
+func unquoteFirst(line string) (string, bool) {
+	var b strings.Builder
+	i := 0
+	for {
+		if i >= len(line) || line[i] != '\'' {
+			return "", false
+		}
+		j := strings.IndexByte(line[i+1:], '\'')
+		if j < 0 {
+			return "", false
+		}
+		b.WriteString(line[i+1 : i+1+j])
+		i += j + 2
+		if strings.HasPrefix(line[i:], `\'`) {
+			b.WriteByte('\'')
+			i += 2
+			continue
+		}
+		if i == len(line) || line[i] == ' ' {
+			return b.String(), true
+		}
+		return "", false
+	}
+}

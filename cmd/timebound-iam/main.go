@@ -42,6 +42,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			versionCommand(),
 		},
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = usageError
+	}
 	if err := app.Run(args); err != nil {
 		return report(stderr, err)
 	}

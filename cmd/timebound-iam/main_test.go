@@ -2,8 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,8 +25,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"jsonvar":  jsonvar,
-			"backdate": backdate,
+			"jsonvar":     jsonvar,
+			"backdate":    backdate,
+			"profileline": profileline,
 		},
 	})
 }
@@ -84,8 +85,6 @@ func backdate(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	c.Expires = past
 	ts.Check(keys.Put(args[0], c))
-	exe, err := os.Executable()
-	ts.Check(err)
 	f := &profiles.File{Path: filepath.Join(home, "aws-config"), Home: home}
 	ts.Check(f.Update(func(s *profiles.Set) error {
 		e, ok := s.Get(args[0])
@@ -93,7 +92,22 @@ func backdate(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("no profile tb-%s", args[0])
 		}
 		e.Expires = past
-		e.Helper.Exe = exe
 		return s.Put(e)
 	}))
+}
+
+// profileline NAME ID sets $NAME to the credential_process line of profile
+// tb-ID, so a script can run it with sh -c exactly as aws-sdk-go-v2 does.
+func profileline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: profileline NAME ID")
+	}
+	prefix := "credential_process = "
+	for _, line := range strings.Split(ts.ReadFile(filepath.Join(ts.Getenv("TIMEBOUND_IAM_HOME"), "aws-config")), "\n") {
+		if strings.HasPrefix(line, prefix) && strings.Contains(line, " --session "+args[1]+" ") {
+			ts.Setenv(args[0], strings.TrimPrefix(line, prefix))
+			return
+		}
+	}
+	ts.Fatalf("no credential_process line for tb-%s", args[1])
 }

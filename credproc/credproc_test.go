@@ -1,0 +1,109 @@
+package credproc_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/timebound-iam/timebound-iam/credproc"
+	"github.com/timebound-iam/timebound-iam/keychain"
+)
+
+var now = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
+
+func store(t *testing.T, id string, expires time.Time) func() (credproc.Getter, error) {
+	t.Helper()
+	s := keychain.New(keyring.NewArrayKeyring(nil), "array")
+	if id != "" {
+		err := s.Put(id, aws.Credentials{AccessKeyID: "ASIAEXAMPLE000000001", SecretAccessKey: "s3cr3t/+=", SessionToken: "tok\"en\\", Expires: expires})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() (credproc.Getter, error) { return s, nil }
+}
+
+func TestRunPrintsCredentials(t *testing.T) {
+	var out bytes.Buffer
+	err := credproc.Run(&out, store(t, "k3f9ab2c", now.Add(30*time.Minute)), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(30 * time.Minute)}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
+	}
+	want := map[string]any{"Version": 1.0, "AccessKeyId": "ASIAEXAMPLE000000001", "SecretAccessKey": "s3cr3t/+=", "SessionToken": "tok\"en\\", "Expiration": "2026-11-25T13:30:00Z"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	if strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("stdout is not exactly one line: %q", out.String())
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	exp := now.Add(-time.Minute)
+	tests := []struct {
+		name string
+		open func() (credproc.Getter, error)
+		req  credproc.Request
+		want string
+	}{
+		{"revoked", func() (credproc.Getter, error) { t.Error("revoked grant opened the keychain"); return nil, nil },
+			credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour), RevokedAt: now.Add(-2 * time.Minute)},
+			"grant tb-k3f9ab2c was revoked at 2026-11-25T12:58:00Z; call grant_access again"},
+		{"expired item", store(t, "k3f9ab2c", exp), credproc.Request{ID: "k3f9ab2c", Expires: exp},
+			"grant tb-k3f9ab2c expired at 2026-11-25T12:59:00Z; call grant_access again"},
+		{"expires exactly now", store(t, "k3f9ab2c", now), credproc.Request{ID: "k3f9ab2c", Expires: now},
+			"grant tb-k3f9ab2c expired at 2026-11-25T13:00:00Z"},
+		{"pruned after expiry", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: exp},
+			"grant tb-k3f9ab2c expired at 2026-11-25T12:59:00Z; call grant_access again"},
+		{"missing before expiry", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour)},
+			"grant tb-k3f9ab2c has no credentials in the keychain"},
+		{"keychain unavailable", func() (credproc.Getter, error) { return nil, errors.New("the file keyring needs a passphrase") },
+			credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour)},
+			"grant tb-k3f9ab2c: cannot open the keychain: the file keyring needs a passphrase; call grant_access again"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := credproc.Run(&out, tt.open, tt.req, now)
+			var r *credproc.Refusal
+			if !errors.As(err, &r) {
+				t.Fatalf("err = %v, want a *Refusal", err)
+			}
+			if !strings.Contains(r.Error(), tt.want) {
+				t.Errorf("refusal %q lacks %q", r.Error(), tt.want)
+			}
+			if strings.Contains(r.Error(), "\n") {
+				t.Errorf("refusal is not one line: %q", r.Error())
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout on refusal: %q", out.String())
+			}
+		})
+	}
+}
+
+func TestFormatEscapes(t *testing.T) {
+	c := aws.Credentials{AccessKeyID: "A", SecretAccessKey: "ü\x01", SessionToken: "t", Expires: now}
+	var got map[string]any
+	if err := json.Unmarshal(credproc.Format(c), &got); err != nil || got["SecretAccessKey"] != "ü\x01" {
+		t.Errorf("Format with non-ASCII: %v, %v", got, err)
+	}
+}
+
+func ExampleFormat() {
+	fmt.Print(string(credproc.Format(aws.Credentials{
+		AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "secret", SessionToken: "token",
+		Expires: time.Date(2026, 11, 25, 14, 5, 10, 0, time.UTC),
+	})))
+	// Output: {"Version":1,"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"secret","SessionToken":"token","Expiration":"2026-11-25T14:05:10Z"}
+}

@@ -1,0 +1,139 @@
+package grant
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	home := t.TempDir()
+	writeConfig(t, home, "role_arn = arn:aws:iam::111111111111:role/file\nregion = eu-west-1\nmax_ttl = 2h\ndefault_ttl = 30m\nservices = s3, ec2 lambda\nsts_endpoint = http://file\n")
+	tests := []struct {
+		name      string
+		env       map[string]string
+		overrides map[string]string
+		wantRole  string
+		wantRegn  string
+	}{
+		{"file", nil, nil, "arn:aws:iam::111111111111:role/file", "eu-west-1"},
+		{"env over file", map[string]string{"TIMEBOUND_IAM_ROLE_ARN": "arn:aws:iam::222222222222:role/env", "TIMEBOUND_IAM_REGION": "us-west-2"}, nil, "arn:aws:iam::222222222222:role/env", "us-west-2"},
+		{"flags over env", map[string]string{"TIMEBOUND_IAM_REGION": "us-west-2"}, map[string]string{"region": "ap-south-1", "role_arn": ""}, "arn:aws:iam::111111111111:role/file", "ap-south-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig(home, env(tt.env), tt.overrides)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RoleARN != tt.wantRole || cfg.Region != tt.wantRegn {
+				t.Errorf("role %q region %q, want %q %q", cfg.RoleARN, cfg.Region, tt.wantRole, tt.wantRegn)
+			}
+			if cfg.MaxTTL != 2*time.Hour || cfg.DefaultTTL != 30*time.Minute {
+				t.Errorf("ttls %v %v", cfg.MaxTTL, cfg.DefaultTTL)
+			}
+			if diff := cmp.Diff([]string{"s3", "ec2", "lambda"}, cfg.Services); diff != "" {
+				t.Errorf("services (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig(t.TempDir(), env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.Services != nil || cfg.KeyringBackend != "" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	err = cfg.CheckRole()
+	if err == nil || !strings.Contains(err.Error(), "set role_arn in "+cfg.ConfigFile()) || !strings.Contains(err.Error(), "TIMEBOUND_IAM_ROLE_ARN") {
+		t.Errorf("CheckRole without a role = %v, want how to set it", err)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, file, want string
+	}{
+		{"unknown key", "role = x\n", `unknown key "role"; known keys: role_arn, region`},
+		{"section", "[default]\nrole_arn = x\n", "put keys at the top level"},
+		{"bad duration", "max_ttl = forever\n", `max_ttl "forever" is not a Go duration`},
+		{"max over 12h", "max_ttl = 24h\n", "max_ttl 24h is out of range: use between 15m and 12h"},
+		{"default below min", "default_ttl = 5m\n", "default_ttl 5m is below the minimum of 15m"},
+		{"bad syntax", "role_arn = \"unterminated\n[broken\n", "is not valid INI"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			writeConfig(t, home, tt.file)
+			_, err := LoadConfig(home, env(nil), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckRoleMalformed(t *testing.T) {
+	err := Config{RoleARN: "broker"}.CheckRole()
+	if err == nil || !strings.Contains(err.Error(), `role_arn "broker" is not a role ARN`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestHome(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"explicit", map[string]string{"TIMEBOUND_IAM_HOME": "/srv/tb", "XDG_CONFIG_HOME": "/x"}, "/srv/tb"},
+		{"xdg", map[string]string{"XDG_CONFIG_HOME": "/x"}, "/x/timebound-iam"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Home(env(tt.env))
+			if err != nil || got != tt.want {
+				t.Errorf("Home = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("default", func(t *testing.T) {
+		t.Setenv("HOME", "/home/someone")
+		got, _ := Home(env(nil))
+		if got != "/home/someone/.config/timebound-iam" {
+			t.Errorf("Home = %q", got)
+		}
+	})
+}
+
+func TestEnsureHomeTightens(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureHome(home); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(home)
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("mode %v, want 0700", st.Mode().Perm())
+	}
+}
+
+func writeConfig(t *testing.T, home, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(home, ConfigName), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

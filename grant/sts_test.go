@@ -1,0 +1,99 @@
+package grant_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
+
+	"github.com/99designs/keyring"
+)
+
+// TestGrantThroughSDK drives grants through aws-sdk-go-v2's real STS client
+// over HTTP to the stand-in, and checks the wire parameters and how STS's
+// refusals are explained.
+func TestGrantThroughSDK(t *testing.T) {
+	stand, err := granttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stand.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	tests := []struct {
+		name, role, ttl, wantErr string
+	}{
+		{"ok", "role/broker", "30m", ""},
+		{"max session duration", "role/short", "2h", "ttl 2h exceeds the broker role's MaxSessionDuration"},
+		{"role chaining", "role/chained", "2h", "exceeds the 1h limit STS sets when the base credentials are themselves a role session (role chaining)"},
+		{"chaining within 1h", "role/chained", "1h", ""},
+		{"access denied", "role/denied", "30m", "may not assume arn:aws:iam::123456789012:role/denied (AccessDenied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{
+				"role_arn": "arn:aws:iam::123456789012:" + tt.role, "sts_endpoint": stand.URL,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			client, err := grant.NewSTS(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ring := keyring.NewArrayKeyring(nil)
+			m := &grant.Manager{
+				Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
+				Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},
+				Exe:      "/usr/local/bin/timebound-iam", Now: time.Now,
+			}
+			ttl, err := grant.ParseTTL(tt.ttl, cfg.DefaultTTL, cfg.MaxTTL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(stand.Issued())
+			s, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: ttl})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if keys, _ := ring.Keys(); len(keys) != 0 {
+					t.Errorf("keychain items left after a failed grant: %v", keys)
+				}
+				set, _ := m.Profiles.Read()
+				if n := len(set.Entries()); n != 0 {
+					t.Errorf("%d profiles left after a failed grant", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued := stand.Issued()[before]
+			form := issued.Form
+			if got := form.Get("RoleSessionName"); got != "timebound-iam-"+s.ID {
+				t.Errorf("RoleSessionName %q", got)
+			}
+			if got, want := form.Get("DurationSeconds"), map[string]string{"30m": "1800", "1h": "3600"}[tt.ttl]; got != want {
+				t.Errorf("DurationSeconds %q, want %q", got, want)
+			}
+			if got := form.Get("Policy"); got != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:DescribeJob","s3:Get*","s3:List*"],"Resource":"*"}]}` {
+				t.Errorf("Policy %s", got)
+			}
+			c, err := m.Keys.Get(s.ID)
+			if err != nil || c.SecretAccessKey != issued.SecretAccessKey || !c.Expires.Equal(issued.Expires) {
+				t.Errorf("keychain holds %+v, %v; want the issued credentials", c.Expires, err)
+			}
+		})
+	}
+}
