@@ -261,7 +261,7 @@ func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, err
 	err := m.Profiles.Update(func(set *profiles.Set) error {
 		for _, id := range norm {
 			if _, ok := set.Get(id); !ok {
-				return fmt.Errorf("grant %s%s: %w; list_active_sessions shows the live ones", profiles.Prefix, id, ErrUnknownGrant)
+				return fmt.Errorf("session_id %s%s: %w; list_active_sessions shows the live ones", profiles.Prefix, id, ErrUnknownGrant)
 			}
 		}
 		now := m.Now().UTC()

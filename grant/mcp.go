@@ -18,7 +18,7 @@ The credentials never appear in tool results; the AWS CLI fetches them itself.`
 // GrantAccessInput is grant_access's input.
 type GrantAccessInput struct {
 	Services []string `json:"services" jsonschema:"AWS service prefixes, e.g. [\"s3\"] or [\"lambda\",\"logs\"]; list_services shows the allowed names"`
-	Level    string   `json:"level" jsonschema:"read_only (Describe/Get/List: AWS's ReadOnlyAccess for the service) or full (every action of the service, still bounded by the broker role)"`
+	Level    string   `json:"level,omitempty" jsonschema:"read_only (Describe/Get/List: AWS's ReadOnlyAccess for the service) or full (every action of the service, still bounded by the broker role); default read_only"`
 	TTL      string   `json:"ttl,omitempty" jsonschema:"how long the credentials live: a Go duration from 15m up to the configured max_ttl, e.g. \"30m\"; default from the config"`
 	Reason   string   `json:"reason,omitempty" jsonschema:"one line on what the task needs this access for; logged for the user"`
 }
@@ -83,6 +83,10 @@ func NewServer(m *Manager, version string) *mcp.Server {
 type handlers struct{ m *Manager }
 
 func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, GrantOutput, error) {
+	// Least privilege when the agent leaves level out.
+	if in.Level == "" {
+		in.Level = string(ReadOnly)
+	}
 	level, err := ParseLevel("level", in.Level)
 	if err != nil {
 		return nil, GrantOutput{}, err

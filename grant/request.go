@@ -96,7 +96,7 @@ func (r Request) validate(cfg Config) error {
 			return fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, strings.Join(cfg.Services, ", "))
 		}
 		if seen[a.Service] {
-			return fmt.Errorf("services[%d] %q is listed twice", i, a.Service)
+			return fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)
 		}
 		seen[a.Service] = true
 		if !slices.Contains(Levels, a.Level) {
