@@ -98,10 +98,24 @@ var safeWord = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 // ValidID reports whether id has the form of a grant id.
 func ValidID(id string) bool { return validID.MatchString(id) }
 
+func checkID(id string) error {
+	if !ValidID(id) {
+		return fmt.Errorf("grant id %q is not of the form [a-z0-9]{4,32}", id)
+	}
+	return nil
+}
+
 // CredentialProcess returns the credential_process line for e. It carries
 // everything the helper needs from an empty environment and no secret.
 func CredentialProcess(e Entry) (string, error) {
 	h := e.Helper
+	// The id and the backend go into the line unquoted.
+	if err := checkID(e.ID); err != nil {
+		return "", err
+	}
+	if !safeWord.MatchString(h.Backend) {
+		return "", fmt.Errorf("keychain backend %q is not a plain word [a-z0-9_.-]", h.Backend)
+	}
 	if !filepath.IsAbs(h.Exe) || !filepath.IsAbs(h.Home) {
 		return "", fmt.Errorf("credential_process needs absolute paths, got binary %q and state directory %q", h.Exe, h.Home)
 	}
@@ -122,8 +136,8 @@ func CredentialProcess(e Entry) (string, error) {
 
 // render writes e as a section, ending with a blank line.
 func render(e Entry) ([]byte, error) {
-	if !ValidID(e.ID) {
-		return nil, fmt.Errorf("grant id %q is not of the form [a-z0-9]{4,32}", e.ID)
+	if err := checkID(e.ID); err != nil {
+		return nil, err
 	}
 	words := []string{e.Helper.Backend, string(e.Status)}
 	if e.Region != "" {
@@ -217,17 +231,25 @@ var header = regexp.MustCompile(`^\s*\[\s*profile\s+` + Prefix + `([^\]\s]*)\s*\
 func split(data []byte) []chunk {
 	var chunks []chunk
 	cur := chunk{}
-	for len(data) > 0 {
-		n := bytes.IndexByte(data, '\n') + 1
-		if n == 0 {
-			n = len(data)
+	flush := func() {
+		if cur.id == "" {
+			if len(cur.text) > 0 {
+				chunks = append(chunks, cur)
+			}
+			return
 		}
+		own, rest := splitTail(cur.text)
+		chunks = append(chunks, chunk{text: own, id: cur.id})
+		if len(rest) > 0 {
+			chunks = append(chunks, chunk{text: rest})
+		}
+	}
+	for len(data) > 0 {
+		n := lineLen(data)
 		line := data[:n]
 		data = data[n:]
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
-			if len(cur.text) > 0 || cur.id != "" {
-				chunks = append(chunks, cur)
-			}
+			flush()
 			cur = chunk{}
 			if m := header.FindSubmatch(line); m != nil && ValidID(string(m[1])) {
 				cur.id = string(m[1])
@@ -235,15 +257,41 @@ func split(data []byte) []chunk {
 		}
 		cur.text = append(cur.text, line...)
 	}
-	if len(cur.text) > 0 {
-		chunks = append(chunks, cur)
-	}
+	flush()
 	return chunks
+}
+
+// lineLen is the length of data's first line, its newline included.
+func lineLen(data []byte) int {
+	if n := bytes.IndexByte(data, '\n') + 1; n > 0 {
+		return n
+	}
+	return len(data)
+}
+
+// splitTail cuts one of our sections after its last setting and the one blank
+// line render ends a section with. Comments and blank lines past that are
+// someone else's (a comment above the next section, say) and must survive a
+// replace or remove of ours.
+func splitTail(text []byte) (own, rest []byte) {
+	end := 0
+	for i := 0; i < len(text); {
+		n := lineLen(text[i:])
+		if t := bytes.TrimSpace(text[i : i+n]); len(t) > 0 && t[0] != '#' && t[0] != ';' {
+			end = i + n
+		}
+		i += n
+	}
+	if n := lineLen(text[end:]); n > 0 && len(bytes.TrimSpace(text[end:end+n])) == 0 {
+		end += n
+	}
+	return text[:end:end], text[end:]
 }
 
 // Set is the parsed file, changed in memory inside [File.Update].
 type Set struct {
 	home    string
+	orig    []byte // the file as read, to skip writes that change nothing
 	chunks  []chunk
 	entries map[string]Entry
 	bad     map[string]error
@@ -251,7 +299,7 @@ type Set struct {
 }
 
 func newSet(data []byte, home string) *Set {
-	s := &Set{home: home, chunks: split(data), entries: map[string]Entry{}, bad: map[string]error{}}
+	s := &Set{home: home, orig: data, chunks: split(data), entries: map[string]Entry{}, bad: map[string]error{}}
 	for _, c := range s.chunks {
 		if c.id == "" {
 			continue
@@ -380,10 +428,11 @@ func (f *File) Update(fn func(*Set) error) error {
 	if err := fn(s); err != nil {
 		return err
 	}
-	if !s.changed {
+	out := s.bytes()
+	if !s.changed || bytes.Equal(out, s.orig) {
 		return nil
 	}
-	return writeAtomic(f.Path, s.bytes())
+	return writeAtomic(f.Path, out)
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -112,6 +112,8 @@ func TestPutGetRoundTrip(t *testing.T) {
 	bare.Region, bare.Access = "", nil
 	odd := active("oddpath9")
 	odd.Helper.Exe = "/tmp/it's a $HOME dir ünï/timebound-iam"
+	ini := active("inich4rs")
+	ini.Helper.Exe = `/opt/a "b" c\d = e [x] 'f'/timebound-iam\`
 	local := active("l0ca1t1me")
 	local.Created = created.In(time.FixedZone("CET", 3600))
 	local.Expires = expires.In(time.FixedZone("CET", 3600))
@@ -137,6 +139,9 @@ func TestPutGetRoundTrip(t *testing.T) {
 		{"no region no access", bare, []string{"tb_access = "}},
 		{"binary path with quote dollar unicode", odd, []string{
 			`credential_process = '/tmp/it'\''s a $HOME dir ünï/timebound-iam' credential-process --session oddpath9 `,
+		}},
+		{"binary path with INI-looking characters", ini, []string{
+			`credential_process = '/opt/a "b" c\d = e [x] '\''f'\''/timebound-iam\' credential-process --session inich4rs `,
 		}},
 		{"times in another zone are written in UTC", local, []string{"tb_created = 2026-11-25T14:00:00Z", "tb_expires = 2026-11-25T14:30:00Z"}},
 	} {

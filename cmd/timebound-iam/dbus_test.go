@@ -26,8 +26,8 @@ func TestNoDBusDaemon(t *testing.T) {
 		t.Skip("a session bus exists here; the guard rightly stays out of the way")
 	}
 	dir := t.TempDir()
-	control := goBuild(t, dir, "noguard", "./testdata/noguard")
-	real := goBuild(t, dir, "timebound-iam", ".")
+	control := goBuild(t, filepath.Join(dir, "noguard"), "./testdata/noguard")
+	real := goBuild(t, filepath.Join(dir, "timebound-iam"), ".")
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 
 	before := daemons(t)
@@ -50,16 +50,6 @@ func TestNoDBusDaemon(t *testing.T) {
 		kill(started)
 		t.Errorf("timebound-iam started dbus-daemon(s) %v", started)
 	}
-}
-
-func goBuild(t *testing.T, dir, name, pkg string) string {
-	t.Helper()
-	out := filepath.Join(dir, name)
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, pkg)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return out
 }
 
 func runQuiet(t *testing.T, env []string, bin string, args ...string) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -23,18 +22,6 @@ import (
 
 // buildBinary builds this command into a temporary directory. TestMain hands
 // the test binary to testscript, so a real subprocess needs its own build.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "timebound-iam")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestServeOverStdio runs `timebound-iam serve` as an MCP client would: a
 // subprocess speaking JSON-RPC on stdin/stdout, with a bare environment, the
@@ -42,7 +29,7 @@ func buildBinary(t *testing.T) string {
 // client, which stops reading at the first stdout line that is not JSON-RPC,
 // so a stray write to stdout fails the next call.
 func TestServeOverStdio(t *testing.T) {
-	bin := buildBinary(t)
+	bin := goBuild(t, filepath.Join(t.TempDir(), "timebound-iam"), ".")
 	stand, err := granttest.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"os/exec"
+	"testing"
+)
+
+// goBuild builds pkg (relative to this directory) into out with the go tool
+// running the tests: go test puts its own GOROOT/bin first on PATH.
+func goBuild(t *testing.T, out, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a binary; skipped with -short")
+	}
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
