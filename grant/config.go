@@ -31,6 +31,9 @@ type Config struct {
 	SourceProfile string
 	// STSEndpoint overrides the STS endpoint URL (MinIO, a VPC endpoint).
 	STSEndpoint string
+	// STSDialect is whose STS and policy language the endpoint speaks:
+	// [DialectAWS] (default) or [DialectMinIO].
+	STSDialect string
 	// DefaultTTL applies when a request names no ttl.
 	DefaultTTL time.Duration
 	// MaxTTL caps every ttl; at most 12h, STS's own limit.
@@ -53,13 +56,14 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "default_ttl", "max_ttl", "services", "keyring_backend"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "default_ttl", "max_ttl", "services", "keyring_backend"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
 	"TIMEBOUND_IAM_ROLE_ARN":        "role_arn",
 	"TIMEBOUND_IAM_REGION":          "region",
 	"TIMEBOUND_IAM_STS_ENDPOINT":    "sts_endpoint",
+	"TIMEBOUND_IAM_STS_DIALECT":     "sts_dialect",
 	"TIMEBOUND_IAM_KEYRING_BACKEND": "keyring_backend",
 }
 
@@ -122,6 +126,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		Region:         values["region"],
 		SourceProfile:  values["source_profile"],
 		STSEndpoint:    values["sts_endpoint"],
+		STSDialect:     values["sts_dialect"],
 		KeyringBackend: values["keyring_backend"],
 		FilePassphrase: getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"),
 		DefaultTTL:     DefaultDefaultTTL,
@@ -129,6 +134,13 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
+	}
+	switch cfg.STSDialect {
+	case "":
+		cfg.STSDialect = DialectAWS
+	case DialectAWS, DialectMinIO:
+	default:
+		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, DialectAWS, DialectMinIO)
 	}
 	for _, s := range strings.FieldsFunc(values["services"], func(r rune) bool { return r == ',' || r == ' ' }) {
 		cfg.Services = append(cfg.Services, strings.ToLower(s))
@@ -170,7 +182,18 @@ func (c Config) CheckRole() error {
 }
 
 func (c Config) allows(service string) bool {
+	if c.STSDialect == DialectMinIO && service != "s3" {
+		return false
+	}
 	return len(c.Services) == 0 || slices.Contains(c.Services, service)
+}
+
+// allowedText lists what allows admits, for error messages.
+func (c Config) allowedText() string {
+	if c.STSDialect == DialectMinIO {
+		return "s3 only (sts_dialect = minio)"
+	}
+	return strings.Join(c.Services, ", ")
 }
 
 // EnsureHome creates the state directory with mode 0700, tightening an

@@ -52,7 +52,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.Services != nil || cfg.KeyringBackend != "" {
+	if cfg.STSDialect != DialectAWS || cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.Services != nil || cfg.KeyringBackend != "" {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	err = cfg.CheckRole()
@@ -70,6 +70,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "max_ttl = forever\n", `max_ttl "forever" is not a Go duration`},
 		{"max over 12h", "max_ttl = 24h\n", "max_ttl 24h is out of range: use between 15m and 12h"},
 		{"default below min", "default_ttl = 5m\n", "default_ttl 5m is below the minimum of 15m"},
+		{"bad dialect", "sts_dialect = ceph\n", `sts_dialect "ceph" is not "aws" or "minio"`},
 		{"bad syntax", "role_arn = \"unterminated\n[broken\n", "is not valid INI"},
 	}
 	for _, tt := range tests {

@@ -123,7 +123,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err := m.Config.CheckRole(); err != nil {
 		return Session{}, err
 	}
-	policy, err := Policy(r.Access)
+	policy, err := Policy(r.Access, m.Config.STSDialect)
 	if err != nil {
 		return Session{}, err
 	}

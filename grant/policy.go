@@ -13,6 +13,19 @@ import (
 // MaxPolicySize is STS's limit on an inline session policy, in characters.
 const MaxPolicySize = 2048
 
+// The policy dialects of [Config.STSDialect].
+const (
+	DialectAWS   = "aws"
+	DialectMinIO = "minio"
+)
+
+// minioUnsupported holds the catalog actions MinIO's policy parser rejects.
+// MinIO accepts an action only when it matches one it implements; of the
+// catalog's s3 read-only patterns, s3:DescribeJob (S3 Batch Operations)
+// matches none, and AssumeRole fails with "unsupported action". The
+// end-to-end tests prove the rest against a real MinIO.
+var minioUnsupported = map[string]bool{"s3:DescribeJob": true}
+
 // PolicyTooLargeError reports a session policy over [MaxPolicySize].
 type PolicyTooLargeError struct {
 	Size     int
@@ -38,9 +51,10 @@ type document struct {
 
 // Policy returns the compact JSON session policy that allows exactly access:
 // a read_only service gets its slice of AWS's ReadOnlyAccess, a full one
-// <prefix>:*. Services must be in the catalog. A policy over [MaxPolicySize]
-// is a [*PolicyTooLargeError].
-func Policy(access []Access) (string, error) {
+// <prefix>:*. Services must be in the catalog. dialect is [DialectAWS], or
+// [DialectMinIO] to leave out what MinIO cannot parse. A policy over
+// [MaxPolicySize] is a [*PolicyTooLargeError].
+func Policy(access []Access, dialect string) (string, error) {
 	allow := statement{Effect: "Allow", Resource: "*"}
 	var conditional []statement
 	for _, a := range access {
@@ -52,7 +66,11 @@ func Policy(access []Access) (string, error) {
 			allow.Action = append(allow.Action, svc.Prefix+":*")
 			continue
 		}
-		allow.Action = append(allow.Action, svc.ReadOnly...)
+		for _, a := range svc.ReadOnly {
+			if dialect != DialectMinIO || !minioUnsupported[a] {
+				allow.Action = append(allow.Action, a)
+			}
+		}
 		for _, c := range svc.ReadOnlyConditional {
 			conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: "*", Condition: json.RawMessage(c.Condition)})
 		}

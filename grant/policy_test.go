@@ -29,7 +29,7 @@ func TestPolicyGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Policy(tt.access)
+			got, err := Policy(tt.access, DialectAWS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestPolicyGolden(t *testing.T) {
 func TestPolicyShape(t *testing.T) {
 	for _, svc := range catalog.All() {
 		for _, level := range Levels {
-			p, err := Policy([]Access{{svc.Prefix, level}})
+			p, err := Policy([]Access{{svc.Prefix, level}}, DialectAWS)
 			var tooLarge *PolicyTooLargeError
 			if errors.As(err, &tooLarge) {
 				if tooLarge.Size <= MaxPolicySize {
@@ -114,7 +114,7 @@ func TestPolicyTooLarge(t *testing.T) {
 	for _, p := range []string{"glue", "datazone", "lightsail", "cleanrooms", "logs", "ec2"} {
 		many = append(many, Access{p, ReadOnly})
 	}
-	_, err := Policy(many)
+	_, err := Policy(many, DialectAWS)
 	var tooLarge *PolicyTooLargeError
 	if !errors.As(err, &tooLarge) {
 		t.Fatalf("Policy(%d big services) = %v, want *PolicyTooLargeError", len(many), err)
@@ -129,7 +129,26 @@ func TestPolicyTooLarge(t *testing.T) {
 	for i := range many {
 		many[i].Level = Full
 	}
-	if _, err := Policy(many); err != nil {
+	if _, err := Policy(many, DialectAWS); err != nil {
 		t.Errorf("full level for the same services: %v", err)
+	}
+}
+
+func TestPolicyMinIODialect(t *testing.T) {
+	got, err := Policy([]Access{{"s3", ReadOnly}}, DialectMinIO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}`
+	if got != want {
+		t.Errorf("minio s3 read_only policy\n got %s\nwant %s", got, want)
+	}
+	cfg := Config{MaxTTL: DefaultMaxTTL, STSDialect: DialectMinIO}
+	err = Request{Access: []Access{{"ec2", ReadOnly}}, TTL: MinTTL}.validate(cfg)
+	if err == nil || !strings.Contains(err.Error(), `services[0] "ec2" is not allowed here; allowed: s3 only (sts_dialect = minio)`) {
+		t.Errorf("ec2 under the minio dialect: %v", err)
+	}
+	if list := cfg.ServiceList(); len(list) != 1 || list[0].Name != "s3" {
+		t.Errorf("ServiceList under the minio dialect = %v, want s3 only", list)
 	}
 }

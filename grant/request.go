@@ -93,7 +93,7 @@ func (r Request) validate(cfg Config) error {
 			return fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
 		}
 		if !cfg.allows(a.Service) {
-			return fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, strings.Join(cfg.Services, ", "))
+			return fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.allowedText())
 		}
 		if seen[a.Service] {
 			return fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)

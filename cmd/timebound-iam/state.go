@@ -22,6 +22,7 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "role-arn", Usage: "broker role to assume (config role_arn, env TIMEBOUND_IAM_ROLE_ARN)"},
 		&cli.StringFlag{Name: "region", Usage: "region for STS and the profiles (config region, env TIMEBOUND_IAM_REGION; default us-east-1)"},
 		&cli.StringFlag{Name: "sts-endpoint", Usage: "STS endpoint `URL` (config sts_endpoint, env TIMEBOUND_IAM_STS_ENDPOINT)"},
+		&cli.StringFlag{Name: "sts-dialect", Usage: "aws, or minio for a MinIO STS: s3 only, in MinIO's policy language (config sts_dialect, env TIMEBOUND_IAM_STS_DIALECT)"},
 		&cli.StringFlag{Name: "keyring-backend", Usage: "keychain backend: " + strings.Join(keychain.Backends, ", ") + " (config keyring_backend, env TIMEBOUND_IAM_KEYRING_BACKEND; default: the OS keychain, keyctl on headless Linux)"},
 	}
 }
@@ -47,6 +48,7 @@ func loadConfig(c *cli.Context) (grant.Config, error) {
 		"role_arn":        c.String("role-arn"),
 		"region":          c.String("region"),
 		"sts_endpoint":    c.String("sts-endpoint"),
+		"sts_dialect":     c.String("sts-dialect"),
 		"keyring_backend": c.String("keyring-backend"),
 	})
 }
