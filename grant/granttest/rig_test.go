@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +75,24 @@ func listBuckets(t *testing.T, url string, c aws.Credentials) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestSeedScenario(t *testing.T) {
+	rig, err := granttest.FindRig()
+	if err != nil {
+		t.Skip(err)
+	}
+	m, err := rig.StartMinIO(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := granttest.SeedScenario(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.MC("ls", "rig/"+s.Readable)
+	if err != nil || !strings.Contains(string(out), s.Object) {
+		t.Errorf("mc ls %s = %s, %v; want %s", s.Readable, out, err, s.Object)
+	}
 }
