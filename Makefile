@@ -1,6 +1,6 @@
 # timebound-iam: build, test, lint.
 #   make build   builds bin/timebound-iam
-#   make test    installs the test peers if missing, then runs every test
+#   make test    installs the test rig if missing, then runs every test
 #   make lint    gofmt, go vet, staticcheck (pinned)
 
 GO          ?= go
@@ -8,7 +8,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build install test test-deps lint generate clean
+.PHONY: build install test rig lint generate clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/timebound-iam ./cmd/timebound-iam
@@ -16,12 +16,13 @@ build:
 install:
 	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/timebound-iam
 
-# The tests run real peers: the AWS CLI v2, boto3, keyctl and dbus-launch.
-test: test-deps
+# The tests run real peers: MinIO, the AWS CLI v2, boto3, the TypeScript MCP
+# SDK, keyctl and dbus-launch. The rig is cached outside the clone.
+test: rig
 	$(GO) test -race -count=1 ./...
 
-test-deps:
-	@sh .ci/install-test-deps
+rig:
+	@sh .ci/rig >/dev/null
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

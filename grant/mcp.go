@@ -110,16 +110,8 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 }
 
 func (h handlers) list(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, SessionsOutput, error) {
-	live, err := h.m.List(ctx)
-	if err != nil {
-		return nil, SessionsOutput{}, err
-	}
-	out := SessionsOutput{Sessions: []SessionOutput{}}
-	now := h.m.Now()
-	for _, s := range live {
-		out.Sessions = append(out.Sessions, s.Output(now))
-	}
-	return nil, out, nil
+	out, err := h.m.Sessions(ctx)
+	return nil, out, err
 }
 
 func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, ServicesOutput, error) {

@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -67,6 +68,20 @@ func (m *Manager) Output(s Session) GrantOutput {
 		ConfigFile: m.Config.AWSConfigFile(),
 		Usage:      Usage(m.Config.AWSConfigFile(), s.Profile()),
 	}
+}
+
+// Sessions describes the live grants as list_active_sessions does.
+func (m *Manager) Sessions(ctx context.Context) (SessionsOutput, error) {
+	live, err := m.List(ctx)
+	if err != nil {
+		return SessionsOutput{}, err
+	}
+	out := SessionsOutput{Sessions: []SessionOutput{}}
+	now := m.Now()
+	for _, s := range live {
+		out.Sessions = append(out.Sessions, s.Output(now))
+	}
+	return out, nil
 }
 
 // SessionOutput describes s as a live session at now.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -53,9 +52,7 @@ func grantAction(c *cli.Context) error {
 	out := m.Output(s)
 	w := c.App.Writer
 	if c.Bool("json") {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(w, out)
 	}
 	parts := make([]string, len(s.Access))
 	for i, a := range s.Access {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,19 +20,12 @@ func sessionsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			live, err := m.List(c.Context)
+			out, err := m.Sessions(c.Context)
 			if err != nil {
 				return err
 			}
-			now := m.Now()
-			out := grant.SessionsOutput{Sessions: []grant.SessionOutput{}}
-			for _, s := range live {
-				out.Sessions = append(out.Sessions, s.Output(now))
-			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return printJSON(c.App.Writer, out)
 			}
 			if len(out.Sessions) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants\n", prog)

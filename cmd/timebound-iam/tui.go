@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,13 @@ func report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "%s: hint: %s\n", prog, h.hint)
 	}
 	return 1
+}
+
+// printJSON writes a command's --json result: one indented object.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
