@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -88,15 +87,32 @@ func (e Entry) Live(now time.Time) bool {
 	return e.Status == Active && now.Before(e.Expires)
 }
 
-// validID matches the ids this tool generates; a tb- section with any other
-// name is treated as foreign and left alone.
-var validID = regexp.MustCompile(`^[a-z0-9]{4,32}$`)
+// The checks below are hand-written rather than regexps: this package is
+// linked into the credential_process helper, where compiling patterns at
+// start-up would cost every AWS CLI call.
 
-// safeWord matches every metadata word we write: services, levels, backends.
-var safeWord = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+// ValidID reports whether id has the form of a grant id, [a-z0-9]{4,32}; a
+// tb- section with any other name is treated as foreign and left alone.
+func ValidID(id string) bool {
+	return len(id) >= 4 && len(id) <= 32 && only(id, func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' })
+}
 
-// ValidID reports whether id has the form of a grant id.
-func ValidID(id string) bool { return validID.MatchString(id) }
+// safeWord reports whether w is a plain metadata word, [a-z0-9_.-]{1,64}:
+// services, levels, backends, regions.
+func safeWord(w string) bool {
+	return len(w) >= 1 && len(w) <= 64 && only(w, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+	})
+}
+
+func only(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 func checkID(id string) error {
 	if !ValidID(id) {
@@ -113,7 +129,7 @@ func CredentialProcess(e Entry) (string, error) {
 	if err := checkID(e.ID); err != nil {
 		return "", err
 	}
-	if !safeWord.MatchString(h.Backend) {
+	if !safeWord(h.Backend) {
 		return "", fmt.Errorf("keychain backend %q is not a plain word [a-z0-9_.-]", h.Backend)
 	}
 	if !filepath.IsAbs(h.Exe) || !filepath.IsAbs(h.Home) {
@@ -147,7 +163,7 @@ func render(e Entry) ([]byte, error) {
 		words = append(words, a.Service, a.Level)
 	}
 	for _, w := range words {
-		if !safeWord.MatchString(w) {
+		if !safeWord(w) {
 			return nil, fmt.Errorf("profile %s: value %q is not a plain word [a-z0-9_.-]", e.Name(), w)
 		}
 	}
@@ -226,7 +242,25 @@ type chunk struct {
 	id   string // grant id when the section is ours, else ""
 }
 
-var header = regexp.MustCompile(`^\s*\[\s*profile\s+` + Prefix + `([^\]\s]*)\s*\]\s*$`)
+// headerID returns the grant id of a "[profile tb-<id>]" header line, as
+// botocore reads section names: blanks around the name and between "profile"
+// and the profile name do not matter.
+func headerID(line []byte) (string, bool) {
+	t := strings.TrimSpace(string(line))
+	if len(t) < 2 || t[0] != '[' || t[len(t)-1] != ']' {
+		return "", false
+	}
+	name := strings.TrimSpace(t[1 : len(t)-1])
+	rest, ok := strings.CutPrefix(name, "profile")
+	if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+		return "", false
+	}
+	id, ok := strings.CutPrefix(strings.TrimSpace(rest), Prefix)
+	if !ok || !ValidID(id) {
+		return "", false
+	}
+	return id, true
+}
 
 func split(data []byte) []chunk {
 	var chunks []chunk
@@ -251,8 +285,8 @@ func split(data []byte) []chunk {
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
 			flush()
 			cur = chunk{}
-			if m := header.FindSubmatch(line); m != nil && ValidID(string(m[1])) {
-				cur.id = string(m[1])
+			if id, ok := headerID(line); ok {
+				cur.id = id
 			}
 		}
 		cur.text = append(cur.text, line...)
