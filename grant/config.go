@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
 )
 
@@ -153,13 +154,13 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		}
 	}
 	if cfg.MaxTTL < MinTTL || cfg.MaxTTL > DefaultMaxTTL {
-		return Config{}, fmt.Errorf("max_ttl %s is out of range: use between %s and %s", short(cfg.MaxTTL), short(MinTTL), short(DefaultMaxTTL))
+		return Config{}, fmt.Errorf("max_ttl %s is out of range: use between %s and %s", ShortDuration(cfg.MaxTTL), ShortDuration(MinTTL), ShortDuration(DefaultMaxTTL))
 	}
 	if cfg.DefaultTTL > cfg.MaxTTL {
 		cfg.DefaultTTL = cfg.MaxTTL
 	}
 	if cfg.DefaultTTL < MinTTL {
-		return Config{}, fmt.Errorf("default_ttl %s is below the minimum of %s", short(cfg.DefaultTTL), short(MinTTL))
+		return Config{}, fmt.Errorf("default_ttl %s is below the minimum of %s", ShortDuration(cfg.DefaultTTL), ShortDuration(MinTTL))
 	}
 	return cfg, nil
 }
@@ -206,4 +207,61 @@ func EnsureHome(home string) error {
 		return fmt.Errorf("securing state directory: %w", err)
 	}
 	return nil
+}
+
+// UpdateConfig sets keys in home/config. A key the file already holds keeps
+// its value unless overwrite names it; comments and other keys stay as they
+// are. It returns one line per key saying what happened.
+func UpdateConfig(home string, values map[string]string, overwrite map[string]bool) ([]string, error) {
+	path := filepath.Join(home, ConfigName)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	var report []string
+	changed := false
+	for _, key := range configKeys {
+		want, ok := values[key]
+		if !ok {
+			continue
+		}
+		found := false
+		for i, line := range lines {
+			k, v, isKV := strings.Cut(line, "=")
+			if !isKV || strings.TrimSpace(k) != key || strings.HasPrefix(strings.TrimSpace(line), "#") || strings.HasPrefix(strings.TrimSpace(line), ";") {
+				continue
+			}
+			found = true
+			have := strings.TrimSpace(v)
+			switch {
+			case have == want:
+				report = append(report, fmt.Sprintf("%s = %s (unchanged)", key, want))
+			case !overwrite[key]:
+				report = append(report, fmt.Sprintf("%s = %s (kept; set earlier)", key, have))
+			default:
+				lines[i] = key + " = " + want + "\n"
+				changed = true
+				report = append(report, fmt.Sprintf("%s = %s (was %s)", key, want, have))
+			}
+			break
+		}
+		if !found {
+			if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
+				lines[n-1] += "\n"
+			}
+			lines = append(lines, key+" = "+want+"\n")
+			changed = true
+			report = append(report, fmt.Sprintf("%s = %s (added)", key, want))
+		}
+	}
+	if changed {
+		if err := profiles.WriteFileAtomic(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return report, nil
 }

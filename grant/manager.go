@@ -143,7 +143,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		Policy:          aws.String(policy),
 	})
 	if err != nil {
-		return Session{}, explainSTS(err, m.Config, short(r.TTL))
+		return Session{}, explainSTS(err, m.Config, ShortDuration(r.TTL))
 	}
 	c := out.Credentials
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
@@ -172,7 +172,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		}
 		return Session{}, err
 	}
-	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", short(r.TTL),
+	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", ShortDuration(r.TTL),
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
 	return s, nil

@@ -66,14 +66,14 @@ func ParseTTL(s string, def, max time.Duration) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("ttl %q is not a duration: use a Go duration between %s and %s, e.g. \"30m\" or \"1h\"", s, short(MinTTL), short(max))
+		return 0, fmt.Errorf("ttl %q is not a duration: use a Go duration between %s and %s, e.g. \"30m\" or \"1h\"", s, ShortDuration(MinTTL), ShortDuration(max))
 	}
 	return d, checkTTL(d, max)
 }
 
 func checkTTL(d, max time.Duration) error {
 	if d < MinTTL || d > max {
-		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", short(d), short(MinTTL), short(max))
+		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", ShortDuration(d), ShortDuration(MinTTL), ShortDuration(max))
 	}
 	if d%time.Second != 0 {
 		return fmt.Errorf("ttl %s is not a whole number of seconds", d)
@@ -112,8 +112,8 @@ func (r Request) validate(cfg Config) error {
 	return checkTTL(r.TTL, cfg.MaxTTL)
 }
 
-// short prints a duration without zero units: 15m, 1h, 1h30m.
-func short(d time.Duration) string {
+// ShortDuration prints a duration without zero units: 15m, 1h, 1h30m.
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]

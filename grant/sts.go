@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -28,19 +29,36 @@ func (f AssumeRoleFunc) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput,
 // NewSTS returns an STS client signed with the base credentials: the
 // source_profile, or the standard AWS chain.
 func NewSTS(ctx context.Context, cfg Config) (*sts.Client, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
-	if cfg.SourceProfile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.SourceProfile))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := baseConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("loading base AWS credentials: %w", err)
+		return nil, err
 	}
 	return sts.NewFromConfig(awsCfg, func(o *sts.Options) {
 		if cfg.STSEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
 		}
 	}), nil
+}
+
+// NewIAM returns an IAM client signed with the base credentials.
+func NewIAM(ctx context.Context, cfg Config) (*iam.Client, error) {
+	awsCfg, err := baseConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return iam.NewFromConfig(awsCfg), nil
+}
+
+func baseConfig(ctx context.Context, cfg Config) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
+	if cfg.SourceProfile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.SourceProfile))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading base AWS credentials: %w", err)
+	}
+	return awsCfg, nil
 }
 
 // explainSTS turns an AssumeRole failure into a message that says which limit

@@ -466,10 +466,13 @@ func (f *File) Update(fn func(*Set) error) error {
 	if !s.changed || bytes.Equal(out, s.orig) {
 		return nil
 	}
-	return writeAtomic(f.Path, out)
+	return WriteFileAtomic(f.Path, out, 0o600)
 }
 
-func writeAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data: a temporary file with mode perm in
+// the same directory, fsync, rename, fsync of the directory. Readers see the
+// old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -477,7 +480,7 @@ func writeAtomic(path string, data []byte) error {
 	}
 	name := tmp.Name()
 	defer os.Remove(name) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

@@ -38,6 +38,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			sessionsCommand(),
 			revokeCommand(),
 			servicesCommand(),
+			setupCommand(),
 			credentialProcessCommand(),
 			versionCommand(),
 		},
