@@ -76,9 +76,9 @@ type MinIO struct {
 	// Log is the server's output.
 	Log string
 
-	rig      Rig
-	cmd      *exec.Cmd
-	mcConfig string
+	rig Rig
+	cmd *exec.Cmd
+	dir string
 }
 
 // StartMinIO starts a MinIO server with its data under dir, on free ports on
@@ -98,7 +98,7 @@ func (r Rig) StartMinIO(dir string) (*MinIO, error) {
 		RootPassword: random(16),
 		Log:          filepath.Join(dir, "minio.log"),
 		rig:          r,
-		mcConfig:     filepath.Join(dir, "mc"),
+		dir:          dir,
 	}
 	logf, err := os.Create(m.Log)
 	if err != nil {
@@ -131,10 +131,6 @@ func (r Rig) StartMinIO(dir string) (*MinIO, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	m.Ready = time.Since(start)
-	if _, err := m.MC("alias", "set", "rig", m.URL, m.RootUser, m.RootPassword); err != nil {
-		m.Close()
-		return nil, err
-	}
 	return m, nil
 }
 
@@ -151,9 +147,14 @@ func (m *MinIO) Close() error {
 	return nil
 }
 
-// MC runs mc against this server's alias "rig".
+// MC runs mc against this server's alias "rig". The alias comes from the
+// environment on every call, and mc runs in the server's directory: mc takes
+// an unknown alias for a local path, and must never create one elsewhere.
 func (m *MinIO) MC(args ...string) ([]byte, error) {
-	cmd := exec.Command(m.rig.MCBin(), append([]string{"--config-dir", m.mcConfig, "--no-color", "--quiet"}, args...)...)
+	cmd := exec.Command(m.rig.MCBin(), append([]string{"--config-dir", filepath.Join(m.dir, "mc"), "--no-color", "--quiet"}, args...)...)
+	cmd.Dir = m.dir
+	host := strings.Replace(m.URL, "http://", "http://"+m.RootUser+":"+m.RootPassword+"@", 1)
+	cmd.Env = append(os.Environ(), "MC_HOST_rig="+host)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("mc %s: %w\n%s", strings.Join(args, " "), err, out)
