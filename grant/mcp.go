@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // Instructions tell an agent how the tools fit together.
@@ -41,6 +42,7 @@ type RevokeInput struct {
 // RevokeOutput is revoke_access's result.
 type RevokeOutput struct {
 	SessionID string `json:"session_id"`
+	Profile   string `json:"profile"`
 	Revoked   bool   `json:"revoked" jsonschema:"true when this call ended a live grant; false when it had already expired or been revoked"`
 	Status    string `json:"status" jsonschema:"the grant's state now: revoked or expired"`
 }
@@ -124,5 +126,5 @@ func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeI
 		return nil, RevokeOutput{}, err
 	}
 	r := res[0]
-	return nil, RevokeOutput{SessionID: "tb-" + r.ID, Revoked: r.Revoked, Status: string(r.Status)}, nil
+	return nil, RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status)}, nil
 }

@@ -923,13 +923,13 @@ func TestMCPRevokeAccess(t *testing.T) {
 	// The subtests share one server and run in order.
 	t.Run("live grant by profile name", func(t *testing.T) {
 		got := revoke(t, a.Profile)
-		if diff := cmp.Diff(grant.RevokeOutput{SessionID: a.Profile, Revoked: true, Status: "revoked"}, got); diff != "" {
+		if diff := cmp.Diff(grant.RevokeOutput{SessionID: a.SessionID, Profile: a.Profile, Revoked: true, Status: "revoked"}, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("live grant by bare id", func(t *testing.T) {
 		got := revoke(t, b.SessionID)
-		if diff := cmp.Diff(grant.RevokeOutput{SessionID: b.Profile, Revoked: true, Status: "revoked"}, got); diff != "" {
+		if diff := cmp.Diff(grant.RevokeOutput{SessionID: b.SessionID, Profile: b.Profile, Revoked: true, Status: "revoked"}, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 	})
@@ -957,7 +957,7 @@ func TestMCPRevokeAccess(t *testing.T) {
 	})
 	t.Run("again", func(t *testing.T) {
 		got := revoke(t, a.Profile)
-		if diff := cmp.Diff(grant.RevokeOutput{SessionID: a.Profile, Revoked: false, Status: "revoked"}, got); diff != "" {
+		if diff := cmp.Diff(grant.RevokeOutput{SessionID: a.SessionID, Profile: a.Profile, Revoked: false, Status: "revoked"}, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 	})
@@ -965,7 +965,7 @@ func TestMCPRevokeAccess(t *testing.T) {
 		h := h.in(t)
 		h.clock.Add(5 * time.Minute) // c expires at t0+15m
 		got := revoke(t, c.SessionID)
-		if diff := cmp.Diff(grant.RevokeOutput{SessionID: c.Profile, Revoked: false, Status: "expired"}, got); diff != "" {
+		if diff := cmp.Diff(grant.RevokeOutput{SessionID: c.SessionID, Profile: c.Profile, Revoked: false, Status: "expired"}, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 		if keys := h.keychainKeys(); len(keys) != 0 {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
-	"github.com/timebound-iam/timebound-iam/keychain"
-	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 func TestMain(m *testing.M) {
@@ -71,29 +69,14 @@ func jsonvar(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], v)
 }
 
-// backdate ID moves grant ID's expiry, in its profile and its keychain item,
-// one minute into the past: an expired grant without waiting 15 minutes.
+// backdate ID moves grant ID's expiry one minute into the past: an expired
+// grant without waiting 15 minutes.
 func backdate(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: backdate ID")
 	}
-	home := ts.Getenv("TIMEBOUND_IAM_HOME")
-	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
-	keys, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: home, Passphrase: ts.Getenv("TIMEBOUND_IAM_FILE_PASSPHRASE")})
+	_, err := granttest.Backdate(ts.Getenv("TIMEBOUND_IAM_HOME"), ts.Getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"), args[0], time.Now().Add(-time.Minute))
 	ts.Check(err)
-	c, err := keys.Get(args[0])
-	ts.Check(err)
-	c.Expires = past
-	ts.Check(keys.Put(args[0], c))
-	f := &profiles.File{Path: filepath.Join(home, "aws-config"), Home: home}
-	ts.Check(f.Update(func(s *profiles.Set) error {
-		e, ok := s.Get(args[0])
-		if !ok {
-			ts.Fatalf("no profile tb-%s", args[0])
-		}
-		e.Expires = past
-		return s.Put(e)
-	}))
 }
 
 // profileline NAME ID sets $NAME to the credential_process line of profile

@@ -81,9 +81,13 @@ type MinIO struct {
 	dir string
 }
 
-// StartMinIO starts a MinIO server with its data under dir, on free ports on
+// StartMinIO starts a MinIO server with its data under dir (created if
+// need be), on free ports on
 // 127.0.0.1, and waits until it is ready. Stop it with Close.
 func (r Rig) StartMinIO(dir string) (*MinIO, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
