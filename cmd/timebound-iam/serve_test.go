@@ -138,7 +138,7 @@ func TestServeOverStdio(t *testing.T) {
 
 	var r grant.RevokeOutput
 	call("revoke_access", map[string]any{"session_id": g.Profile}, &r)
-	if r != (grant.RevokeOutput{SessionID: g.Profile, Revoked: true, Status: "revoked"}) {
+	if r != (grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked"}) {
 		t.Errorf("revoke_access %+v", r)
 	}
 	call("list_active_sessions", map[string]any{}, &live)
