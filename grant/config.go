@@ -17,6 +17,9 @@ import (
 const (
 	ConfigName    = "config"     // this tool's INI config
 	AWSConfigName = "aws-config" // the dedicated AWS config file
+	// EmptyCredentialsName is the empty credentials file an agent's shell
+	// points AWS_SHARED_CREDENTIALS_FILE at, so it has nothing to fall back on.
+	EmptyCredentialsName = "empty-credentials"
 )
 
 // Config is the tool's configuration after file, environment and flags.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +53,16 @@ func NewIAM(ctx context.Context, cfg Config) (*iam.Client, error) {
 
 func baseConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
+	// The agent's shell settings can reach this process too (Claude Code
+	// applies its settings env to MCP servers). There, AWS_CONFIG_FILE names
+	// the dedicated file and AWS_SHARED_CREDENTIALS_FILE the empty one, which
+	// would hide the base credentials: read them as "the AWS default".
+	if sameFile(os.Getenv("AWS_CONFIG_FILE"), cfg.AWSConfigFile()) {
+		opts = append(opts, config.WithSharedConfigFiles([]string{config.DefaultSharedConfigFilename()}))
+	}
+	if sameFile(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(cfg.Home, EmptyCredentialsName)) {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{config.DefaultSharedCredentialsFilename()}))
+	}
 	if cfg.SourceProfile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(cfg.SourceProfile))
 	}
@@ -59,6 +71,15 @@ func baseConfig(ctx context.Context, cfg Config) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("loading base AWS credentials: %w", err)
 	}
 	return awsCfg, nil
+}
+
+func sameFile(a, b string) bool {
+	if a == "" {
+		return false
+	}
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && filepath.Clean(a) == filepath.Clean(b)
 }
 
 // explainSTS turns an AssumeRole failure into a message that says which limit

@@ -2,6 +2,8 @@ package grant_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,48 @@ func TestGrantThroughSDK(t *testing.T) {
 				t.Errorf("keychain holds %+v, %v; want the issued credentials", c.Expires, err)
 			}
 		})
+	}
+}
+
+// TestBaseCredentialsIgnoreAgentShellFiles: when the agent's shell settings
+// reach the server (AWS_CONFIG_FILE = the dedicated file,
+// AWS_SHARED_CREDENTIALS_FILE = the empty one), the base credentials still
+// come from ~/.aws.
+func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
+	stand, err := granttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stand.Close()
+	home := t.TempDir()
+	state := filepath.Join(home, "state")
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".aws", "credentials"), []byte("[default]\naws_access_key_id = AKIABASEFROMFILE0001\naws_secret_access_key = base-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(state, grant.AWSConfigName))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(state, grant.EmptyCredentialsName))
+	cfg, err := grant.LoadConfig(state, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := grant.EnsureHome(state); err != nil {
+		t.Fatal(err)
+	}
+	client, err := grant.NewSTS(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &grant.Manager{Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
+		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: state}, Exe: "/usr/local/bin/timebound-iam", Now: time.Now}
+	if _, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: grant.MinTTL}); err != nil {
+		t.Fatalf("grant with the agent's shell files in the environment: %v", err)
 	}
 }

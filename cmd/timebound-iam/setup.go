@@ -8,6 +8,7 @@ func setupCommand() *cli.Command {
 		Usage: "set up the broker role in AWS, or connect an AI agent",
 		Subcommands: []*cli.Command{
 			setupAWSCommand(),
+			setupAgentCommand(),
 		},
 	}
 }

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
+	"github.com/timebound-iam/timebound-iam/profiles"
+	"github.com/urfave/cli/v2"
+)
+
+func setupAgentCommand() *cli.Command {
+	flags := []cli.Flag{
+		&cli.BoolFlag{Name: "write", Usage: "merge the entries into the agent's files instead of printing them"},
+		&cli.StringFlag{Name: "project", Value: ".", Usage: "the project `DIR` whose agent files to print or write"},
+		&cli.BoolFlag{Name: "json", Usage: "print what would be, or was, written as JSON: the files and their actions"},
+	}
+	for _, f := range configFlags() {
+		if f.Names()[0] == "home" {
+			flags = append(flags, f)
+		}
+	}
+	names := strings.Join(agents.Names(), "|")
+	return &cli.Command{
+		Name:      "agent",
+		Usage:     "connect an AI agent: its MCP server entry, rules file and shell environment",
+		ArgsUsage: "<" + names + ">",
+		Description: "Prints, or with --write merges into the project's files, what the agent needs:\n" +
+			"  - the MCP server entry \"timebound-iam\" that runs this binary's serve command;\n" +
+			"  - the rules file that tells the agent to use grant_access and --profile tb-<id>, and\n" +
+			"    never to fall back to other credentials;\n" +
+			"  - the environment of the agent's shell commands (AWS_CONFIG_FILE, an empty\n" +
+			"    AWS_SHARED_CREDENTIALS_FILE, AWS_EC2_METADATA_DISABLED), in the agent's settings where\n" +
+			"    it has one (Claude Code), else as lines for your shell profile.\n" +
+			"Merging keeps every other entry and byte; a second run changes nothing.\n\n" +
+			"Files, relative to --project:\n" +
+			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
+			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
+			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
+			"  generic      prints the \"mcpServers\" entry and the AGENTS.md block; nothing to write\n\n" +
+			"Example:\n" +
+			"  timebound-iam setup agent claude-code --write",
+		Flags:  flags,
+		Action: setupAgent,
+	}
+}
+
+// setupAgentOutput is the --json result.
+type setupAgentOutput struct {
+	Agent     string         `json:"agent"`
+	Project   string         `json:"project"`
+	Written   bool           `json:"written"`
+	MCPServer agents.Server  `json:"mcp_server"`
+	Files     []agentFileOut `json:"files"`
+	// ShellEnv is the environment for the agent's shell commands;
+	// ShellEnvFile the agent setting that carries it, or empty when the user
+	// sets it in the shell that starts the agent.
+	ShellEnv     map[string]string `json:"shell_env"`
+	ShellEnvFile string            `json:"shell_env_file,omitempty"`
+}
+
+type agentFileOut struct {
+	Path    string        `json:"path"`
+	Kind    agents.Kind   `json:"kind"`
+	Action  agents.Action `json:"action"`
+	Content string        `json:"content"`
+}
+
+func setupAgent(c *cli.Context) error {
+	all := strings.Join(agents.Names(), ", ")
+	args, err := trailingFlags(c)
+	if err != nil {
+		return withHint(err, "run timebound-iam setup agent --help")
+	}
+	if len(args) == 0 {
+		return withHint(errors.New("no agent named"), "name one of %s, e.g. timebound-iam setup agent claude-code", all)
+	}
+	if len(args) > 1 {
+		return withHint(fmt.Errorf("unexpected argument %q", args[1]), "name one agent: %s", all)
+	}
+	a, ok := agents.Lookup(args[0])
+	if !ok {
+		return withHint(fmt.Errorf("unknown agent %q", args[0]), "use one of %s", all)
+	}
+	write := c.Bool("write")
+	if write && a.MCPFile == "" {
+		return withHint(fmt.Errorf("%s has no config file to write: where an MCP client keeps its servers differs by client", a.Name),
+			"run timebound-iam setup agent %s without --write, and paste what it prints into your agent's MCP config and AGENTS.md", a.Name)
+	}
+	dir, err := filepath.Abs(c.String("project"))
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return withHint(fmt.Errorf("project directory %s does not exist", dir), "pass the project's directory with --project, or run from it")
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	exe, err := selfPath()
+	if err != nil {
+		return err
+	}
+	userHome, err := os.UserHomeDir()
+	if err != nil {
+		return withHint(fmt.Errorf("finding your home directory, where the MCP server's AWS files are: %w", err), "set HOME")
+	}
+	p := agents.Params{
+		Exe:              exe,
+		AWSConfigFile:    cfg.AWSConfigFile(),
+		EmptyCredentials: filepath.Join(cfg.Home, agents.EmptyCredentialsName),
+	}
+	p.ServerEnv = agents.ServerEnv(os.Getenv, userHome, p)
+
+	changes, err := agents.Plan(a, dir, p, os.ReadFile)
+	if err != nil {
+		return planError(err)
+	}
+	if write {
+		for _, ch := range changes {
+			if err := agents.Write(ch); err != nil {
+				return withHint(err, "check the permissions of %s", filepath.Dir(ch.Path))
+			}
+		}
+	}
+
+	w := c.App.Writer
+	if c.Bool("json") {
+		out := setupAgentOutput{
+			Agent:     a.Name,
+			Project:   dir,
+			Written:   write,
+			MCPServer: agents.Entry(p),
+			Files:     []agentFileOut{},
+			ShellEnv:  agents.ShellEnv(p),
+		}
+		for _, ch := range changes {
+			out.Files = append(out.Files, agentFileOut{Path: ch.Path, Kind: ch.Kind, Action: ch.Action, Content: string(ch.Content)})
+			if ch.Kind == agents.KindSettings {
+				out.ShellEnvFile = ch.Path
+			}
+		}
+		return printJSON(w, out)
+	}
+	if write {
+		for _, ch := range changes {
+			fmt.Fprintf(w, "%-9s  %s\n", ch.Action, display(dir, ch.Path))
+		}
+		if a.SettingsFile == "" {
+			fmt.Fprintln(w)
+			printShellEnv(w, a, p)
+		}
+		return nil
+	}
+	printAgentFiles(w, a, dir, p, changes)
+	if a.SettingsFile == "" {
+		printShellEnv(w, a, p)
+	}
+	if a.MCPFile != "" {
+		fmt.Fprintf(w, "\n# timebound-iam setup agent --write %s writes the files above.\n", a.Name)
+	}
+	return nil
+}
+
+// trailingFlags parses the flags given after the agent, as in
+// `setup agent claude-code --write`, which urfave/cli leaves as arguments,
+// into c. It returns the arguments without them.
+func trailingFlags(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	if len(args) < 2 {
+		return args, nil
+	}
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return nil, err
+		}
+	}
+	if err := set.Parse(args[1:]); err != nil {
+		return nil, err
+	}
+	var err error
+	set.Visit(func(f *flag.Flag) {
+		if err == nil {
+			err = c.Set(f.Name, f.Value.String())
+		}
+	})
+	return append(args[:1:1], set.Args()...), err
+}
+
+// planError adds what to do to an error from agents.Plan.
+func planError(err error) error {
+	var fe *agents.FileError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	var se *agents.SyntaxError
+	if errors.As(err, &se) {
+		return withHint(fmt.Errorf("%s is not valid JSON: %w", fe.Path, fe.Err), "fix the file at line %d, or move it aside; nothing was written", se.Line)
+	}
+	if errors.Is(err, agents.ErrMarkers) {
+		return withHint(err, "keep one %s ... %s pair in the file, or remove both markers; nothing was written", agents.BeginMarker, agents.EndMarker)
+	}
+	return withHint(err, "fix the file, or move it aside; nothing was written")
+}
+
+// printAgentFiles shows timebound-iam's part of each file and what --write
+// would do with it.
+func printAgentFiles(w io.Writer, a agents.Agent, dir string, p agents.Params, changes []agents.Change) {
+	would := map[agents.Action]string{agents.Added: "would add", agents.Updated: "would update", agents.Unchanged: "unchanged"}
+	if a.MCPFile == "" {
+		fmt.Fprintf(w, "# Your agent's MCP config: add this server (the file and its key vary by client)\n%s\n", agents.Snippet(p))
+	}
+	for _, ch := range changes {
+		name := display(dir, ch.Path)
+		switch ch.Kind {
+		case agents.KindMCP:
+			fmt.Fprintf(w, "# %s (%s): the %q server under \"mcpServers\"\n%s\n", name, would[ch.Action], agents.ServerName, ch.Part)
+		case agents.KindRules:
+			if strings.HasPrefix(ch.Part, agents.BeginMarker) {
+				fmt.Fprintf(w, "# %s (%s): this block; text outside the markers stays as it is\n%s\n", name, would[ch.Action], ch.Part)
+			} else {
+				fmt.Fprintf(w, "# %s (%s): the whole file\n%s\n", name, would[ch.Action], ch.Part)
+			}
+		case agents.KindSettings:
+			fmt.Fprintf(w, "# %s (%s): the environment of %s's shell commands, under \"env\"\n%s\n", name, would[ch.Action], a.Title, ch.Part)
+		case agents.KindCredentials:
+			if a.MCPFile == "" {
+				if ch.Action != agents.Unchanged {
+					fmt.Fprintf(w, "# %s: create it empty for the shell environment below:\ninstall -m 600 /dev/null %s\n\n", name, shellWord(ch.Path))
+				}
+				continue
+			}
+			fmt.Fprintf(w, "# %s (%s): an empty credentials file, mode 0600\n\n", name, would[ch.Action])
+		}
+	}
+}
+
+// printShellEnv tells the user how to give the agent's shell commands the
+// environment, for agents without a setting for it.
+func printShellEnv(w io.Writer, a agents.Agent, p agents.Params) {
+	env := agents.ShellEnv(p)
+	names := []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED"}
+	if a.MCPFile == "" {
+		fmt.Fprintf(w, "# Your shell profile (~/.bashrc, ~/.zshrc): unless your agent has a setting for the\n")
+		fmt.Fprintf(w, "# environment of its shell commands, set it in the shell that starts the agent.\n")
+	} else {
+		fmt.Fprintf(w, "# Your shell profile (~/.bashrc, ~/.zshrc): %s has no setting for the environment of its\n", a.Title)
+		fmt.Fprintf(w, "# shell commands, so set it in the shell that starts it.\n")
+	}
+	fmt.Fprintf(w, "# Its shell commands then have no long-lived credentials to fall back on, while the\n")
+	fmt.Fprintf(w, "# MCP server keeps its own: its entry sets its AWS files back.\n")
+	var inline []string
+	for _, k := range names {
+		fmt.Fprintf(w, "export %s=%s\n", k, shellWord(env[k]))
+		inline = append(inline, k+"="+shellWord(env[k]))
+	}
+	fmt.Fprintf(w, "# These apply to your own aws commands in that shell too. To keep them to the agent,\n")
+	fmt.Fprintf(w, "# start it with them instead:\n#   %s %s\n", strings.Join(inline, " "), a.Launch)
+}
+
+// display names a project file relative to the project, and anything else
+// in full.
+func display(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:@,") == "" {
+		return s
+	}
+	return profiles.Quote(s)
+}
