@@ -39,6 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			revokeCommand(),
 			servicesCommand(),
 			setupCommand(),
+			doctorCommand(),
 			credentialProcessCommand(),
 			versionCommand(),
 		},
