@@ -29,6 +29,10 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	// Every program that links this package, test binaries included, must
+	// not start a dbus-daemon from keyring's init; see the guard's doc.
+	_ "github.com/timebound-iam/timebound-iam/keychain/dbusguard"
 )
 
 // ServiceName names this tool's items in every backend.
@@ -106,6 +110,8 @@ func Open(opts Options) (*Store, error) {
 		cfg.FilePasswordFunc = func(string) (string, error) { return pass, nil }
 	}
 	cfg.AllowedBackends = []keyring.BackendType{backendType(name)}
+	// Opening keyctl may create this tool's keyring, by the same steps as Put.
+	defer pinThread(name)()
 	ring, err := keyring.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
@@ -163,6 +169,20 @@ func backendType(name string) keyring.BackendType {
 	return keyring.InvalidBackend
 }
 
+// pinThread keeps the calling goroutine on its OS thread until the returned
+// func runs, for the keyctl backend. keyring's keyctl Set adds the item to the
+// session keyring, sets its permissions there and then moves it to the user
+// keyring. The kernel keeps the session keyring per thread, so when the
+// goroutine moves threads between those calls (a garbage collection is enough)
+// Set fails with "permission denied" or "no such file or directory".
+func pinThread(backend string) (unpin func()) {
+	if backend != KeyCtl {
+		return func() {}
+	}
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}
+
 // Backend names the backend in use, one of [Backends].
 func (s *Store) Backend() string { return s.backend }
 
@@ -180,6 +200,7 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 	if err != nil {
 		return err
 	}
+	defer pinThread(s.backend)()
 	err = s.ring.Set(keyring.Item{
 		Key:                         key(id),
 		Data:                        data,

@@ -2,10 +2,13 @@ package keychain_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +129,94 @@ func TestResolveAutoNeverFile(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" && got != keychain.KeyCtl {
 		t.Errorf("Resolve(auto) on headless Linux = %q, want keyctl", got)
+	}
+}
+
+// TestKeyCtlConcurrentPuts stores from many goroutines at once, as serve
+// does. keyring's keyctl Set creates each item in the session keyring, sets
+// its permissions and moves it: three system calls that must all run on one
+// OS thread, because a session keyring joined by one thread is not the
+// others'. Across threads, Set fails with "permission denied" or "no such
+// file or directory".
+func TestKeyCtlConcurrentPuts(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("keyctl is Linux only")
+	}
+	s, err := keychain.Open(keychain.Options{Backend: keychain.KeyCtl})
+	if err != nil {
+		t.Skipf("kernel keyring unavailable here: %v", err)
+	}
+	const workers, each = 8, 40
+	errs := make(chan error, workers*each)
+	// Garbage collections stop and restart every goroutine, which is when
+	// one moves to another thread.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("cc%02d%04d", w, i)
+				t.Cleanup(func() { s.Delete(id) })
+				if err := s.Put(id, creds); err != nil {
+					errs <- err
+					continue
+				}
+				if _, err := s.Get(id); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for err := range errs {
+		if n++; n <= 3 {
+			t.Error(err)
+		}
+	}
+	if n > 0 {
+		t.Errorf("%d of %d concurrent Puts or Gets failed", n, workers*each)
+	}
+}
+
+// TestGuardLinked shows that linking this package is enough for the D-Bus
+// guard: this test binary imports keychain, not the guard, and keyring's init
+// has already run without a session bus.
+func TestGuardLinked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("D-Bus session buses are a Linux matter here")
+	}
+	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", os.Getuid())); err == nil {
+		t.Skip("a session bus exists here; the guard rightly stays out of the way")
+	}
+	// The environment this binary was started with, before any init ran.
+	start, err := os.ReadFile("/proc/self/environ")
+	if err != nil {
+		t.Skipf("cannot read the start-up environment: %v", err)
+	}
+	for _, kv := range strings.Split(string(start), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "DBUS_SESSION_BUS_ADDRESS="); ok && v != "" {
+			t.Skipf("started with DBUS_SESSION_BUS_ADDRESS=%q; the guard rightly stays out of the way", v)
+		}
+	}
+	if v := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); v != "disabled:" { // dbusguard.Disabled; importing it here would prove nothing
+		t.Errorf("DBUS_SESSION_BUS_ADDRESS = %q after start-up, want %q: the guard did not run before keyring", v, "disabled:")
+	}
+	if slices.Contains(keyring.AvailableBackends(), keyring.SecretServiceBackend) {
+		t.Errorf("keyring reached a Secret Service despite the guard: its init started a bus")
 	}
 }
