@@ -62,6 +62,9 @@ func (s Session) Services() []string {
 
 // Level is the common level, or "mixed" when services differ.
 func (s Session) Level() string {
+	if len(s.Access) == 0 {
+		return ""
+	}
 	for _, a := range s.Access[1:] {
 		if a.Level != s.Access[0].Level {
 			return "mixed"
@@ -127,12 +130,8 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	m.pruneQuietly()
-	newID := m.NewID
-	if newID == nil {
-		newID = NewID
-	}
-	id, err := newID()
+	set := m.pruneQuietly()
+	id, err := m.freshID(set)
 	if err != nil {
 		return Session{}, err
 	}
@@ -176,6 +175,24 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
 	return s, nil
+}
+
+// freshID returns a new grant id that no section in set has: storing the
+// credentials under a taken id would overwrite another grant's item. set may
+// be nil when the file could not be read; the check under the lock in Grant
+// still refuses a taken id then.
+func (m *Manager) freshID(set *profiles.Set) (string, error) {
+	newID := m.NewID
+	if newID == nil {
+		newID = NewID
+	}
+	for range 5 {
+		id, err := newID()
+		if err != nil || set == nil || !set.Has(id) {
+			return id, err
+		}
+	}
+	return "", errors.New("generating a grant id: five ids in a row were taken; check NewID")
 }
 
 // MaskKey shows only the last 4 characters of an access key id.
@@ -343,16 +360,24 @@ func (b otherBackend) Delete(id string) error {
 // expired, and removes tombstones older than [TombstoneTTL]. It takes the
 // file lock only when there is something to do.
 func (m *Manager) Prune(ctx context.Context) error {
+	_, err := m.prune()
+	return err
+}
+
+// prune is Prune, also returning the file as it was left, or nil on error.
+func (m *Manager) prune() (*profiles.Set, error) {
 	set, err := m.Profiles.Read()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := m.Now().UTC()
 	if !slices.ContainsFunc(set.Entries(), func(e profiles.Entry) bool { return needsPrune(e, now) }) {
-		return nil
+		return set, nil
 	}
 	var errs []error
+	var after *profiles.Set
 	err = m.Profiles.Update(func(set *profiles.Set) error {
+		after = set
 		for _, e := range set.Entries() {
 			switch {
 			case !needsPrune(e, now):
@@ -374,7 +399,10 @@ func (m *Manager) Prune(ctx context.Context) error {
 		}
 		return nil
 	})
-	return errors.Join(append(errs, err)...)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+	return after, nil
 }
 
 func needsPrune(e profiles.Entry, now time.Time) bool {
@@ -385,9 +413,12 @@ func needsPrune(e profiles.Entry, now time.Time) bool {
 }
 
 // pruneQuietly runs a prune whose failure must not block the caller's own
-// work; the failure is logged.
-func (m *Manager) pruneQuietly() {
-	if err := m.Prune(context.Background()); err != nil {
+// work; the failure is logged. It returns the file as the prune left it, or
+// nil after a failure.
+func (m *Manager) pruneQuietly() *profiles.Set {
+	set, err := m.prune()
+	if err != nil {
 		m.log().Warn("prune failed", "err", err)
 	}
+	return set
 }

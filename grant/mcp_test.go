@@ -866,6 +866,72 @@ func TestMCPListActiveSessions(t *testing.T) {
 	}
 }
 
+// countingRing counts the reads of the keyring it wraps.
+type countingRing struct {
+	keyring.Keyring
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingRing) count() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+}
+
+func (c *countingRing) Get(key string) (keyring.Item, error) {
+	c.count()
+	return c.Keyring.Get(key)
+}
+
+func (c *countingRing) GetMetadata(key string) (keyring.Metadata, error) {
+	c.count()
+	return c.Keyring.GetMetadata(key)
+}
+
+func (c *countingRing) Keys() ([]string, error) {
+	c.count()
+	return c.Keyring.Keys()
+}
+
+func (c *countingRing) Reads() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// TestMCPListReadsNoKeychain lists 1,000 live grants, and a prune that ends
+// some of them, without one keychain read: a locked or slow keychain must
+// never stall a listing.
+func TestMCPListReadsNoKeychain(t *testing.T) {
+	ring := &countingRing{}
+	h := newHarness(t, func(h *harness) { ring.Keyring = h.ring; h.ring = ring })
+	const n = 1000
+	for i := range n {
+		ttl := "30m"
+		if i%10 == 0 {
+			ttl = "15m"
+		}
+		h.grant([]string{"s3"}, "read_only", ttl)
+	}
+	if got := ring.Reads(); got != 0 {
+		t.Fatalf("%d keychain reads while granting; want 0", got)
+	}
+	if got := len(h.sessions()); got != n {
+		t.Errorf("list_active_sessions lists %d grants, want %d", got, n)
+	}
+	h.clock.Add(20 * time.Minute) // the 15m grants expire and are pruned
+	if got := len(h.sessions()); got != n-n/10 {
+		t.Errorf("after expiry, list_active_sessions lists %d grants, want %d", got, n-n/10)
+	}
+	if got := len(h.keychainKeys()); got != n-n/10 {
+		t.Errorf("%d keychain items after the prune, want %d", got, n-n/10)
+	}
+	if got := ring.Reads(); got != 0 { // keychainKeys reads the array beneath
+		t.Errorf("%d keychain reads while listing and pruning; want 0", got)
+	}
+}
+
 func TestMCPListServices(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -902,8 +968,43 @@ func TestMCPListServices(t *testing.T) {
 			if diff := cmp.Diff([]string{"read_only", "full"}, s3.Levels); diff != "" {
 				t.Errorf("s3 levels (-want +got):\n%s", diff)
 			}
+			// A level is offered only when a grant of it can succeed.
+			for _, svc := range out.Services {
+				for _, level := range []string{"read_only", "full"} {
+					_, err := grant.Policy([]grant.Access{{Service: svc.Name, Level: grant.Level(level)}}, grant.DialectAWS)
+					if offered := slices.Contains(svc.Levels, level); offered != (err == nil) {
+						t.Errorf("%s: %s offered = %v, but its policy gives %v", svc.Name, level, offered, err)
+					}
+				}
+			}
 		})
 	}
+}
+
+// TestMCPGrantAccessOversizeService asks for read_only on a service whose
+// read-only slice alone is over STS's limit; list_services offers it only
+// full, and the refusal says so.
+func TestMCPGrantAccessOversizeService(t *testing.T) {
+	h := newHarness(t)
+	var out grant.ServicesOutput
+	h.ok("list_services", map[string]any{}, &out)
+	var oversize []string
+	for _, s := range out.Services {
+		if !slices.Contains(s.Levels, "read_only") {
+			oversize = append(oversize, s.Name)
+		}
+	}
+	if len(oversize) == 0 {
+		t.Skip("every catalog service's read-only slice fits in one policy")
+	}
+	msg := h.toolErr("grant_access", map[string]any{"services": []string{oversize[0]}, "level": "read_only", "ttl": "15m"})
+	for _, want := range []string{oversize[0] + " alone is", "STS allows 2048", `ask for level "full"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal %q lacks %q", msg, want)
+		}
+	}
+	h.checkNothingLeft()
+	h.grant([]string{oversize[0]}, "full", "15m")
 }
 
 func TestMCPRevokeAccess(t *testing.T) {
@@ -1005,4 +1106,33 @@ func profileNames(s []grant.SessionOutput) []string {
 		out = append(out, x.Profile)
 	}
 	return out
+}
+
+// TestMCPGrantAccessTakenID shows that a new grant never reuses the id of an
+// existing one: its credentials would overwrite the other grant's item.
+func TestMCPGrantAccessTakenID(t *testing.T) {
+	ids := []string{"taken234", "taken234", "fresh567"}
+	h := newHarness(t, func(h *harness) {
+		h.m.NewID = func() (string, error) {
+			id := ids[0]
+			ids = ids[1:]
+			return id, nil
+		}
+	})
+	first := h.grant([]string{"s3"}, "read_only", "30m")
+	before, err := h.m.Keys.Get(first.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := h.grant([]string{"s3"}, "full", "30m")
+	if first.SessionID != "taken234" || second.SessionID != "fresh567" {
+		t.Fatalf("session ids = %q, %q; want taken234 then fresh567", first.SessionID, second.SessionID)
+	}
+	after, err := h.m.Keys.Get(first.SessionID)
+	if err != nil || after.AccessKeyID != before.AccessKeyID {
+		t.Errorf("the first grant's item changed: %v", err)
+	}
+	if got := len(h.sessions()); got != 2 {
+		t.Errorf("%d live sessions, want 2", got)
+	}
 }

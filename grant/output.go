@@ -97,14 +97,22 @@ func (s Session) Output(now time.Time) SessionOutput {
 	}
 }
 
-// ServiceList lists the catalog services this configuration allows.
+// ServiceList lists the catalog services this configuration allows, each
+// with the levels whose session policy fits STS's limit on its own (a few
+// services' read-only slices are larger than that).
 func (c Config) ServiceList() []ServiceOutput {
-	var out []ServiceOutput
+	out := []ServiceOutput{}
 	for _, svc := range catalog.All() {
 		if !c.allows(svc.Prefix) {
 			continue
 		}
-		out = append(out, ServiceOutput{Name: svc.Prefix, Title: svc.Name, Description: svc.Description, Levels: []string{string(ReadOnly), string(Full)}})
+		var levels []string
+		for _, l := range Levels {
+			if _, err := Policy([]Access{{svc.Prefix, l}}, c.STSDialect); err == nil {
+				levels = append(levels, string(l))
+			}
+		}
+		out = append(out, ServiceOutput{Name: svc.Prefix, Title: svc.Name, Description: svc.Description, Levels: levels})
 	}
 	return out
 }

@@ -33,6 +33,9 @@ type PolicyTooLargeError struct {
 }
 
 func (e *PolicyTooLargeError) Error() string {
+	if len(e.Services) == 1 {
+		return fmt.Sprintf("the read_only session policy for %s alone is %d characters; STS allows %d: ask for level \"full\" for it, or use another grant's services", e.Services[0], e.Size, MaxPolicySize)
+	}
 	return fmt.Sprintf("the session policy for %s is %d characters; STS allows %d: ask for fewer services in one grant (largest first: %s) or split them across grants",
 		strings.Join(sorted(e.Services), ", "), e.Size, MaxPolicySize, strings.Join(e.Services, ", "))
 }

@@ -90,6 +90,11 @@ func (r Request) validate(cfg Config) error {
 	seen := map[string]bool{}
 	for i, a := range r.Access {
 		if _, ok := catalog.Lookup(a.Service); !ok {
+			if low := strings.ToLower(strings.TrimSpace(a.Service)); low != a.Service {
+				if _, ok := catalog.Lookup(low); ok {
+					return fmt.Errorf("services[%d] %q is not a service prefix: prefixes are lowercase, use %q (list_services shows the allowed names)", i, a.Service, low)
+				}
+			}
 			return fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
 		}
 		if !cfg.allows(a.Service) {

@@ -65,7 +65,7 @@ func TestRequestValidate(t *testing.T) {
 		{"ok", cfg, Request{Access: []Access{{"s3", ReadOnly}}, TTL: time.Hour}, ""},
 		{"no services", cfg, Request{TTL: time.Hour}, "services is empty"},
 		{"unknown", cfg, Request{Access: []Access{{"s3", ReadOnly}, {"nope", ReadOnly}}, TTL: time.Hour}, `services[1] "nope" is not an AWS service prefix in the catalog; list_services shows the allowed names`},
-		{"uppercase", cfg, Request{Access: []Access{{"S3", ReadOnly}}, TTL: time.Hour}, `services[0] "S3" is not an AWS service prefix`},
+		{"uppercase", cfg, Request{Access: []Access{{"S3", ReadOnly}}, TTL: time.Hour}, `services[0] "S3" is not a service prefix: prefixes are lowercase, use "s3"`},
 		{"injection", cfg, Request{Access: []Access{{"s3]\n[profile x", ReadOnly}}, TTL: time.Hour}, "is not an AWS service prefix"},
 		{"twice", cfg, Request{Access: []Access{{"s3", ReadOnly}, {"s3", Full}}, TTL: time.Hour}, `services[1] "s3" is listed twice`},
 		{"not allowed", allowList, Request{Access: []Access{{"ec2", ReadOnly}}, TTL: time.Hour}, `services[0] "ec2" is not allowed here; allowed: s3, logs`},

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -155,6 +156,9 @@ func render(e Entry) ([]byte, error) {
 	if err := checkID(e.ID); err != nil {
 		return nil, err
 	}
+	if len(e.Access) == 0 {
+		return nil, fmt.Errorf("profile %s: a grant needs at least one service", e.Name())
+	}
 	words := []string{e.Helper.Backend, string(e.Status)}
 	if e.Region != "" {
 		words = append(words, e.Region)
@@ -232,6 +236,9 @@ func parse(id string, text []byte, home string) (Entry, error) {
 	if e.Expires.IsZero() {
 		return Entry{}, errors.New("tb_expires is missing")
 	}
+	if len(e.Access) == 0 {
+		return Entry{}, errors.New("tb_access is missing or empty")
+	}
 	return e, nil
 }
 
@@ -262,36 +269,39 @@ func headerID(line []byte) (string, bool) {
 	return id, true
 }
 
+// split cuts data into chunks without copying: each chunk's text is a
+// capacity-limited slice of data, so appending to one reallocates instead of
+// overwriting the next.
 func split(data []byte) []chunk {
 	var chunks []chunk
-	cur := chunk{}
-	flush := func() {
-		if cur.id == "" {
-			if len(cur.text) > 0 {
-				chunks = append(chunks, cur)
+	start, id := 0, ""
+	flush := func(end int) {
+		text := data[start:end:end]
+		if id == "" {
+			if len(text) > 0 {
+				chunks = append(chunks, chunk{text: text})
 			}
 			return
 		}
-		own, rest := splitTail(cur.text)
-		chunks = append(chunks, chunk{text: own, id: cur.id})
+		own, rest := splitTail(text)
+		chunks = append(chunks, chunk{text: own, id: id})
 		if len(rest) > 0 {
 			chunks = append(chunks, chunk{text: rest})
 		}
 	}
-	for len(data) > 0 {
-		n := lineLen(data)
-		line := data[:n]
-		data = data[n:]
+	for i := 0; i < len(data); {
+		n := lineLen(data[i:])
+		line := data[i : i+n]
 		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
-			flush()
-			cur = chunk{}
-			if id, ok := headerID(line); ok {
-				cur.id = id
+			flush(i)
+			start, id = i, ""
+			if hid, ok := headerID(line); ok {
+				id = hid
 			}
 		}
-		cur.text = append(cur.text, line...)
+		i += n
 	}
-	flush()
+	flush(len(data))
 	return chunks
 }
 
@@ -332,20 +342,36 @@ type Set struct {
 	changed bool
 }
 
-func newSet(data []byte, home string) *Set {
+// parsed is one section's parse, remembered by [File] across reads.
+type parsed struct {
+	e   Entry
+	err error
+}
+
+// newSet parses data. cache maps a section's exact text to its parse from an
+// earlier read, so that a long-running server parses each section once rather
+// than on every grant; nil parses everything. It returns the parses of this
+// data's sections, to become the next cache.
+func newSet(data []byte, home string, cache map[string]parsed) (*Set, map[string]parsed) {
 	s := &Set{home: home, orig: data, chunks: split(data), entries: map[string]Entry{}, bad: map[string]error{}}
+	next := make(map[string]parsed, len(cache))
 	for _, c := range s.chunks {
 		if c.id == "" {
 			continue
 		}
-		e, err := parse(c.id, c.text, home)
-		if err != nil {
-			s.bad[c.id] = fmt.Errorf("profile %s%s: %w", Prefix, c.id, err)
+		p, ok := cache[string(c.text)]
+		if !ok {
+			p.e, p.err = parse(c.id, c.text, home)
+		}
+		next[string(c.text)] = p
+		if p.err != nil {
+			s.bad[c.id] = fmt.Errorf("profile %s%s: %w", Prefix, c.id, p.err)
 			continue
 		}
-		s.entries[c.id] = e
+		p.e.Access = slices.Clone(p.e.Access) // the cache's copy stays as parsed
+		s.entries[c.id] = p.e
 	}
-	return s
+	return s, next
 }
 
 // Entries returns our well-formed sections in file order.
@@ -430,11 +456,15 @@ func (s *Set) bytes() []byte {
 }
 
 // File is the dedicated AWS config file of one state directory.
+// Its methods may be called from several goroutines; use it by pointer.
 type File struct {
 	// Path is the config file; the lock file is Path + ".lock".
 	Path string
 	// Home is the state directory written into credential_process lines.
 	Home string
+
+	mu    sync.Mutex
+	cache map[string]parsed // by section text; see newSet
 }
 
 // Read parses the file without locking; a missing file is an empty set.
@@ -443,7 +473,11 @@ func (f *File) Read() (*Set, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading %s: %w", f.Path, err)
 	}
-	return newSet(data, f.Home), nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, next := newSet(data, f.Home, f.cache)
+	f.cache = next
+	return s, nil
 }
 
 // Update runs fn on the current contents under the file lock and writes the

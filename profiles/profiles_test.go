@@ -109,7 +109,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 	expired := active("exp1red2")
 	expired.Status = Expired
 	bare := active("bare")
-	bare.Region, bare.Access = "", nil
+	bare.Region = ""
 	odd := active("oddpath9")
 	odd.Helper.Exe = "/tmp/it's a $HOME dir ünï/timebound-iam"
 	ini := active("inich4rs")
@@ -136,7 +136,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 			"tb_revoked = 2026-11-25T14:10:00Z",
 		}},
 		{"expired tombstone", expired, []string{"tb_status = expired", "tb_expires = 2026-11-25T14:30:00Z"}},
-		{"no region no access", bare, []string{"tb_access = "}},
+		{"no region", bare, []string{"tb_access = s3:read_only logs:full"}},
 		{"binary path with quote dollar unicode", odd, []string{
 			`credential_process = '/tmp/it'\''s a $HOME dir ünï/timebound-iam' credential-process --session oddpath9 `,
 		}},
@@ -368,6 +368,8 @@ func TestMalformedSectionKept(t *testing.T) {
 		{"missing tb_expires", "[profile tb-abcd2345]\n" + line + "tb_status = active\n\n", "tb_expires is missing"},
 		{"bad tb_status", "[profile tb-abcd2345]\n" + line + "tb_status = paused\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_status"},
 		{"bad tb_access word", "[profile tb-abcd2345]\n" + line + "tb_access = s3\ntb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_access"},
+		{"empty tb_access", "[profile tb-abcd2345]\n" + line + "tb_access =\ntb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_access is missing or empty"},
+		{"missing tb_access", "[profile tb-abcd2345]\n" + line + "tb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_access is missing or empty"},
 		{"bad tb_revoked", "[profile tb-abcd2345]\n" + line + "tb_status = revoked\ntb_expires = 2026-11-25T14:30:00Z\ntb_revoked = 14:10\n\n", "tb_revoked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -16,8 +17,10 @@ func credentialProcessCommand() *cli.Command {
 		Description: "The AWS CLI and SDKs run this from a tb-<id> profile. It prints the credential_process JSON\n" +
 			"until the grant expires, and otherwise exits 1 with one line on stderr saying why.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "session", Required: true, Usage: "grant `ID`"},
-			&cli.StringFlag{Name: "home", Required: true, Usage: "state `DIR`"},
+			// Checked in the action, not with Required: urfave/cli would print
+			// the help text to stdout, where the AWS CLI expects JSON.
+			&cli.StringFlag{Name: "session", Usage: "grant `ID` (required)"},
+			&cli.StringFlag{Name: "home", Usage: "state `DIR` (required)"},
 			&cli.StringFlag{Name: "backend", Usage: "keychain backend holding the grant"},
 			&cli.TimestampFlag{Name: "expires", Layout: time.RFC3339, Usage: "the grant's expiry (RFC 3339)"},
 			&cli.TimestampFlag{Name: "revoked-at", Layout: time.RFC3339, Usage: "set on a revoked grant's profile"},
@@ -27,6 +30,11 @@ func credentialProcessCommand() *cli.Command {
 }
 
 func credentialProcess(c *cli.Context) error {
+	for _, name := range []string{"session", "home"} {
+		if c.String(name) == "" {
+			return withHint(fmt.Errorf("credential-process needs --%s", name), "this command is run from a tb-<id> profile's credential_process line; run timebound-iam grant to write one")
+		}
+	}
 	r := credproc.Request{ID: c.String("session")}
 	if t := c.Timestamp("expires"); t != nil {
 		r.Expires = *t

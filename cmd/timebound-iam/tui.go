@@ -49,6 +49,7 @@ func report(w io.Writer, err error) int {
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // usage holds <command>
 	return enc.Encode(v)
 }
 
