@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -196,19 +197,10 @@ print(json.dumps({"AccessKeyId": c.access_key, "SecretAccessKey": c.secret_key, 
 			return c, string(r.stderr), json.Unmarshal(r.stdout, &c)
 		}},
 		{"aws-sdk-go-v2", func(t *testing.T, profile string) (creds, string, error) {
-			// The SDK runs the line with sh -c in this process's environment.
-			t.Setenv("TIMEBOUND_IAM_FILE_PASSPHRASE", passphrase)
-			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			start := time.Now()
 			defer func() { timings["aws-sdk-go-v2"] = time.Since(start) }()
 			ctx := context.Background()
-			cfg, err := config.LoadDefaultConfig(ctx,
-				config.WithSharedConfigFiles([]string{configFile}),
-				config.WithSharedCredentialsFiles([]string{emptyCreds}),
-				config.WithSharedConfigProfile(profile))
-			if err != nil {
-				return creds{}, "", err
-			}
+			cfg := sdkConfig(t, configFile, emptyCreds, passphrase, profile)
 			c, err := cfg.Credentials.Retrieve(ctx)
 			if err != nil {
 				return creds{}, "", err
@@ -346,6 +338,32 @@ print(json.dumps({"AccessKeyId": c.access_key, "SecretAccessKey": c.secret_key, 
 			t.Errorf("config file %q not checked: %v", configFile, err)
 		}
 	})
+}
+
+// sdkConfig loads profile with aws-sdk-go-v2 as an agent's Go program run
+// with the consumers' environment would: LoadDefaultConfig finds configFile
+// through AWS_CONFIG_FILE alone (the profile exists nowhere else, so loading
+// fails if the SDK does not read that variable), no shared credentials
+// (AWS_SHARED_CREDENTIALS_FILE names emptyCreds), and the profile by name,
+// which like the CLI's --profile beats any keys in the environment. The SDK
+// runs the credential_process line with sh -c in this process's
+// environment, so that is where the variables go; t.Setenv rules out
+// t.Parallel, which these tests do not use.
+func sdkConfig(t *testing.T, configFile, emptyCreds, passphrase, profile string) aws.Config {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE":               configFile,
+		"AWS_SHARED_CREDENTIALS_FILE":   emptyCreds,
+		"AWS_EC2_METADATA_DISABLED":     "true",
+		"TIMEBOUND_IAM_FILE_PASSPHRASE": passphrase,
+	} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithSharedConfigProfile(profile))
+	if err != nil {
+		t.Fatalf("aws-sdk-go-v2 loading %s from AWS_CONFIG_FILE=%s: %v", profile, configFile, err)
+	}
+	return cfg
 }
 
 // stampRE matches the RFC 3339 UTC times the helper prints.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
@@ -33,16 +32,20 @@ import (
 //	root/bin     the timebound-iam binary
 //	root/home    HOME of every process; home/state is TIMEBOUND_IAM_HOME
 //	root/work    what the test writes: uploads, wrappers, counters, logs
+//	root/tmp     TMPDIR of every process but MinIO, so that the secret scan
+//	             sees what they leave in temporary files
 type world struct {
 	rig   granttest.Rig
 	m     *granttest.MinIO
 	s     granttest.Scenario
+	base  granttest.User // the base credentials: the broker
 	bin   string
 	root  string
 	minio string
 	home  string
 	state string
 	work  string
+	tmp   string
 	// env is timebound-iam's environment, with the broker's base keys.
 	env []string
 	// consumer is the AWS CLI's and boto3's environment: the config file and
@@ -80,14 +83,9 @@ func newWorld(t *testing.T, broker func(granttest.Scenario) granttest.User) *wor
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("wall time %v", time.Since(start).Round(time.Millisecond)) })
 
-	root := t.TempDir()
-	w := &world{rig: rig, root: root, minio: filepath.Join(root, "minio"), home: filepath.Join(root, "home"), work: filepath.Join(root, "work")}
-	for _, d := range []string{w.minio, w.home, w.work, filepath.Join(root, "bin")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.bin = goBuild(t, filepath.Join(root, "bin", "timebound-iam"), ".")
+	w := layOut(t)
+	w.rig = rig
+	w.bin = goBuild(t, filepath.Join(w.root, "bin", "timebound-iam"), ".")
 
 	if w.m, err = rig.StartMinIO(w.minio); err != nil {
 		t.Fatal(err)
@@ -98,7 +96,8 @@ func newWorld(t *testing.T, broker func(granttest.Scenario) granttest.User) *wor
 		t.Fatal(err)
 	}
 
-	w.env = w.m.Env(w.home, broker(w.s))
+	w.base = broker(w.s)
+	w.env = append(w.m.Env(w.home, w.base), "TMPDIR="+w.tmp)
 	w.state = envValue(t, w.env, "TIMEBOUND_IAM_HOME")
 	w.passphrase = envValue(t, w.env, "TIMEBOUND_IAM_FILE_PASSPHRASE")
 	w.configFile = filepath.Join(w.state, "aws-config")
@@ -114,6 +113,21 @@ func newWorld(t *testing.T, broker func(granttest.Scenario) granttest.User) *wor
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_PAGER=",
 		"TIMEBOUND_IAM_FILE_PASSPHRASE=" + w.passphrase,
+		"TMPDIR=" + w.tmp,
+	}
+	return w
+}
+
+// layOut makes the world's directories under a new t.TempDir.
+func layOut(t *testing.T) *world {
+	t.Helper()
+	root := t.TempDir()
+	w := &world{root: root, minio: filepath.Join(root, "minio"), home: filepath.Join(root, "home"),
+		work: filepath.Join(root, "work"), tmp: filepath.Join(root, "tmp")}
+	for _, d := range []string{w.minio, w.home, w.work, w.tmp, filepath.Join(root, "bin")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return w
 }
@@ -147,6 +161,18 @@ func (w *world) run(env []string, name string, args ...string) result {
 
 // tb runs the binary with the broker's environment.
 func (w *world) tb(args ...string) result { return w.run(w.env, w.bin, args...) }
+
+// tbWatched runs the binary like tb while sampling ps, for the secret scan:
+// a command line of grant or revoke must not carry a secret either. It is
+// not repeated until a sample shows the command, as awsWatched is, since
+// repeating a grant or a revoke changes the world.
+func (w *world) tbWatched(t *testing.T, args ...string) result {
+	t.Helper()
+	var r result
+	snaps := w.psWhile(func() { r = w.tb(args...) })
+	t.Logf("ps: %d samples during %s; %d show it", len(snaps), args[0], countPS(snaps, w.bin+" "+args[0]))
+	return r
+}
 
 // aws runs the AWS CLI v2 with profile against MinIO. It ignores endpoint_url
 // in profiles, so the endpoint goes on the command line.
@@ -258,7 +284,7 @@ func (w *world) remember(t *testing.T, id string) aws.Credentials {
 // grantCLI runs `grant ARGS --json` and remembers the grant's secrets.
 func (w *world) grantCLI(t *testing.T, args ...string) grant.GrantOutput {
 	t.Helper()
-	r := w.tb(append(append([]string{"grant"}, args...), "--json")...)
+	r := w.tbWatched(t, append(append([]string{"grant"}, args...), "--json")...)
 	if r.err != nil {
 		t.Fatalf("grant %v: %v\nstdout: %s\nstderr: %s", args, r.err, r.stdout, r.stderr)
 	}
@@ -326,22 +352,13 @@ func listKeys(ctx context.Context, c *s3.Client, bucket string) ([]string, error
 	return keys, nil
 }
 
-// sdkList loads profile the way an agent's Go program would, from the
-// dedicated config file alone, and lists bucket with it. It returns the keys
-// and the access key id the SDK got from the helper.
+// sdkList loads profile the way an agent's Go program would (see
+// sdkConfig) and lists bucket with it. It returns the keys and the access key
+// id the SDK got from the helper.
 func (w *world) sdkList(t *testing.T, profile, bucket string) ([]string, string) {
 	t.Helper()
-	// The SDK runs the line with sh -c in this process's environment.
-	t.Setenv("TIMEBOUND_IAM_FILE_PASSPHRASE", w.passphrase)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithSharedConfigFiles([]string{w.configFile}),
-		config.WithSharedCredentialsFiles([]string{filepath.Join(w.work, "empty-credentials")}),
-		config.WithSharedConfigProfile(profile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := sdkConfig(t, w.configFile, filepath.Join(w.work, "empty-credentials"), w.passphrase, profile)
 	keys, err := listKeys(ctx, w.s3Client(cfg), bucket)
 	if err != nil {
 		t.Fatalf("aws-sdk-go-v2 ListObjectsV2 %s with %s: %v", bucket, profile, err)
@@ -387,12 +404,7 @@ func mustSucceed(t *testing.T, r result) string {
 }
 
 // scanSecrets asserts that no SecretAccessKey or SessionToken of any grant
-// made in the run appears outside the keychain: not in any captured output
-// (MCP results, the binary's, the AWS CLI's and boto3's stdout and stderr,
-// the serve process's stderr, ps snapshots) and not in any file the run
-// wrote (the state directory but its keyring/, the dedicated aws-config,
-// HOME, the test's own files). MinIO's directory is left out: it is the
-// server that issued the keys, AWS's side of the line.
+// made in the run appears outside the keychain (see findLeaks).
 func (w *world) scanSecrets(t *testing.T) {
 	t.Helper()
 	w.mu.Lock()
@@ -401,10 +413,31 @@ func (w *world) scanSecrets(t *testing.T) {
 		t.Error("secret scan: no grant's secrets were collected; nothing to look for")
 		return
 	}
+	leaks, files, err := w.findLeaks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leaks {
+		t.Error(l)
+	}
+	if rel, _ := filepath.Rel(w.root, w.configFile); !slices.Contains(files, rel) {
+		t.Errorf("secret scan: %s was not scanned", w.configFile)
+	}
+	t.Logf("secret scan: %d secrets of %d grants, in %d outputs and %d files: %s", len(w.secrets), len(w.secrets)/2, len(w.outputs), len(files), strings.Join(files, ", "))
+}
+
+// findLeaks says where each secret of w.secrets appears: in any captured
+// output (MCP results, the binary's, the AWS CLI's and boto3's stdout and
+// stderr, the serve process's stderr, ps snapshots) or in any file under the
+// root (the state directory but its keyring/, the dedicated aws-config,
+// HOME, TMPDIR, the test's own files). MinIO's directory is left out: it is
+// the server that issued the keys, AWS's side of the line. It returns the
+// leaks and the files read, relative to the root. The caller holds w.mu.
+func (w *world) findLeaks() (leaks, files []string, err error) {
 	check := func(where string, data []byte) {
 		for _, s := range w.secrets {
 			if bytes.Contains(data, []byte(s.value)) {
-				t.Errorf("%s appears in %s", s.what, where)
+				leaks = append(leaks, s.what+" appears in "+where)
 			}
 		}
 	}
@@ -412,8 +445,7 @@ func (w *world) scanSecrets(t *testing.T) {
 		check(o.where, o.data)
 	}
 	keyring := filepath.Join(w.state, "keyring")
-	var files []string
-	err := filepath.WalkDir(w.root, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(w.root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -432,11 +464,5 @@ func (w *world) scanSecrets(t *testing.T) {
 		check(path, data)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rel, _ := filepath.Rel(w.root, w.configFile); !slices.Contains(files, rel) {
-		t.Errorf("secret scan: %s was not scanned", w.configFile)
-	}
-	t.Logf("secret scan: %d secrets of %d grants, in %d outputs and %d files: %s", len(w.secrets), len(w.secrets)/2, len(w.outputs), len(files), strings.Join(files, ", "))
+	return leaks, files, err
 }

@@ -155,55 +155,64 @@ func TestE2EScenarioMCP(t *testing.T) {
 	})
 
 	t.Run("6 expiry", func(t *testing.T) {
-		exp := w.grantMCP(t, c, map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "15m"})
-		mustSucceed(t, w.aws(exp.Profile, "s3", "ls", "s3://"+s.Readable))
-
-		// (a) The helper half. Waiting 15 minutes is too long for every run,
-		// so the grant is moved to where time would take it: its keychain
-		// item and its profile say it expired a minute ago. This proves that
-		// credential-process refuses a grant whose time has passed, reading
-		// the real clock, and that the AWS CLI hands its line to the agent.
-		// Backdate returns the keys the grant had, read before the rewrite.
-		past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
-		keys, err := granttest.Backdate(w.state, w.passphrase, exp.SessionID, past)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run("a helper refuses an expired grant", func(t *testing.T) {
-			r := w.aws(exp.Profile, "s3", "ls", "s3://"+s.Readable)
-			t.Logf("aws s3 ls after expiry: %s", strings.TrimSpace(string(r.stderr)))
-			checkRefusal(t, r, "", "grant tb-"+exp.SessionID+" expired at "+regexp.QuoteMeta(past.Format(time.RFC3339))+"; ")
-		})
-
-		// (b) The server half. The helper's refusal does not recall keys it
-		// already handed out (STS keys cannot be recalled; the README says
-		// so): until their session ends they still work at MinIO. This
-		// proves that MinIO enforces the end of a session's keys: once its
-		// admin API has revoked the broker's STS sessions, MinIO refuses
-		// these keys, with the InvalidAccessKeyId it gives expired ones.
-		// MinIO's real expiry clock is not waited for (its shortest session
-		// is 900 s), so this does not show MinIO counting DurationSeconds
-		// down itself.
-		t.Run("b MinIO refuses the keys of an ended session", func(t *testing.T) {
-			ctx := context.Background()
-			raw := w.s3Client(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, keys.SessionToken)})
-			if got, err := listKeys(ctx, raw, s.Readable); err != nil || !slices.Equal(got, []string{s.Object}) {
-				t.Fatalf("ListObjectsV2 with the grant's raw keys before the revoke = %q, %v; want [%s]", got, err, s.Object)
-			}
-			if err := w.m.RevokeSTSTokens(s.Broker.AccessKeyID); err != nil {
-				t.Fatal(err)
-			}
-			_, err := listKeys(ctx, raw, s.Readable)
-			var ae smithy.APIError
-			if !errors.As(err, &ae) || (ae.ErrorCode() != "InvalidAccessKeyId" && ae.ErrorCode() != "AccessDenied") {
-				t.Fatalf("ListObjectsV2 with revoked session keys: %v; want InvalidAccessKeyId or AccessDenied", err)
-			}
-			t.Logf("MinIO after the broker's STS sessions were revoked: %s: %s", ae.ErrorCode(), ae.ErrorMessage())
-		})
+		w.checkExpiry(t, w.grantMCP(t, c, map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "15m"}))
 	})
 }
 
-// TestE2EScenarioCLI runs the scenario's steps 1-5 through the CLI, with the
+// checkExpiry is the scenario's step 6 for g, a fresh s3 read_only grant on
+// the base broker, whether the MCP client or the CLI made it. It revokes
+// every STS session of that broker at MinIO, so it comes last.
+func (w *world) checkExpiry(t *testing.T, g grant.GrantOutput) {
+	t.Helper()
+	s := w.s
+	mustSucceed(t, w.aws(g.Profile, "s3", "ls", "s3://"+s.Readable))
+
+	// (a) The helper half. Waiting 15 minutes is too long for every run,
+	// so the grant is moved to where time would take it: its keychain
+	// item and its profile say it expired a minute ago. This proves that
+	// credential-process refuses a grant whose time has passed, reading
+	// the real clock, and that the AWS CLI hands its line to the agent.
+	// Backdate returns the keys the grant had, read before the rewrite.
+	past := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	keys, err := granttest.Backdate(w.state, w.passphrase, g.SessionID, past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a helper refuses an expired grant", func(t *testing.T) {
+		r := w.aws(g.Profile, "s3", "ls", "s3://"+s.Readable)
+		t.Logf("aws s3 ls after expiry: %s", strings.TrimSpace(string(r.stderr)))
+		checkRefusal(t, r, "", "grant tb-"+g.SessionID+" expired at "+regexp.QuoteMeta(past.Format(time.RFC3339))+"; ")
+	})
+
+	// (b) The server half. The helper's refusal does not recall keys it
+	// already handed out (STS keys cannot be recalled; the README says
+	// so): until their session ends they still work at MinIO. This
+	// proves that MinIO enforces the end of a session's keys: once its
+	// admin API has revoked the broker's STS sessions, MinIO refuses
+	// these keys with InvalidAccessKeyId, the code it gives expired ones
+	// (DESIGN.md); an AccessDenied would be a policy refusal instead.
+	// MinIO's real expiry clock is not waited for (its shortest session
+	// is 900 s), so this does not show MinIO counting DurationSeconds
+	// down itself.
+	t.Run("b MinIO refuses the keys of an ended session", func(t *testing.T) {
+		ctx := context.Background()
+		raw := w.s3Client(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, keys.SessionToken)})
+		if got, err := listKeys(ctx, raw, s.Readable); err != nil || !slices.Equal(got, []string{s.Object}) {
+			t.Fatalf("ListObjectsV2 with the grant's raw keys before the revoke = %q, %v; want [%s]", got, err, s.Object)
+		}
+		if err := w.m.RevokeSTSTokens(w.base.AccessKeyID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := listKeys(ctx, raw, s.Readable)
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidAccessKeyId" {
+			t.Fatalf("ListObjectsV2 with revoked session keys: %v; want InvalidAccessKeyId", err)
+		}
+		t.Logf("MinIO after the broker's STS sessions were revoked: %s: %s", ae.ErrorCode(), ae.ErrorMessage())
+	})
+}
+
+// TestE2EScenarioCLI runs the scenario's steps 1-6 through the CLI, with the
 // AWS CLI consuming the profiles.
 func TestE2EScenarioCLI(t *testing.T) {
 	w := newWorld(t, broker)
@@ -257,12 +266,16 @@ func TestE2EScenarioCLI(t *testing.T) {
 	})
 
 	t.Run("5 revoked grant: the AWS CLI shows the helper's line", func(t *testing.T) {
-		if out := mustSucceed(t, w.tb("revoke", ro.SessionID)); out != "revoked "+ro.Profile+"\n" {
+		if out := mustSucceed(t, w.tbWatched(t, "revoke", ro.SessionID)); out != "revoked "+ro.Profile+"\n" {
 			t.Errorf("revoke printed %q, want %q", out, "revoked "+ro.Profile+"\n")
 		}
 		r := w.aws(ro.Profile, "s3", "ls", "s3://"+s.Readable)
 		t.Logf("aws s3 ls after revoke: %s", strings.TrimSpace(string(r.stderr)))
 		checkRefusal(t, r, "", "grant tb-"+ro.SessionID+" was revoked at "+stampRE+"; ")
+	})
+
+	t.Run("6 expiry", func(t *testing.T) {
+		w.checkExpiry(t, w.grantCLI(t, "-s", "s3", "-t", "15m"))
 	})
 }
 
@@ -306,7 +319,9 @@ func TestE2EFullGrantWrites(t *testing.T) {
 // TestE2EHelperRuns counts how often the AWS CLI runs the helper for one
 // `aws s3 ls`: with more than 15 minutes left (a 30m grant), and with less
 // (a 15m grant, once a second has passed), when DESIGN.md says the CLI
-// fetches credentials again before every API call.
+// fetches credentials again before every API call. It proves that the
+// helper's hot path is taken more than once per command inside that window,
+// which is why it must stay fast and never prompt.
 // A copy of each profile points credential_process at a wrapper that appends
 // a line to a counter file and then execs the profile's own line.
 func TestE2EHelperRuns(t *testing.T) {
@@ -364,11 +379,13 @@ func TestE2EHelperRuns(t *testing.T) {
 
 	n30, n15 := runs("30m"), runs("15m")
 	t.Logf("helper runs for one aws s3 ls: %d with more than 15 minutes left (30m grant), %d with less (15m grant)", n30, n15)
-	if n30 < 1 || n15 < 1 {
-		t.Errorf("the AWS CLI ran the helper %d and %d times, want at least once each", n30, n15)
+	// Without a run of the 30m wrapper the comparison below would say
+	// nothing about the CLI, only that a counter is broken.
+	if n30 < 1 {
+		t.Errorf("with more than 15 minutes left the AWS CLI ran the helper %d times, want at least once", n30)
 	}
-	if n15 < n30 {
-		t.Errorf("with less than 15 minutes left the helper ran %d times, fewer than the %d with more left", n15, n30)
+	if n15 <= n30 {
+		t.Errorf("with less than 15 minutes left the AWS CLI ran the helper %d times, want more than the %d with more left: it refreshes credentials within 15 minutes of their expiry", n15, n30)
 	}
 }
 
@@ -401,5 +418,51 @@ func checkSessions(t *testing.T, live grant.SessionsOutput, grants ...grant.Gran
 			t.Errorf("session %+v; want %s, level %s, expiring %s with 0-15m remaining", x, g.Profile, g.Level, g.ExpiresAt)
 		}
 		t.Logf("%s %s: %s remaining", x.Profile, x.Level, x.Remaining)
+	}
+}
+
+// TestE2ESecretScanFindsPlanted checks the scan that ends every end-to-end
+// test, without the rig: a fake secret planted in a captured output, in the
+// state directory and in TMPDIR is reported in each of those places and
+// nowhere else; planted in the keyring and in MinIO's directory, where the
+// scan does not look by design, it is not. A scan that read nothing, or
+// skipped TMPDIR, would fail here rather than pass every real run.
+func TestE2ESecretScanFindsPlanted(t *testing.T) {
+	w := layOut(t)
+	w.state = filepath.Join(w.home, "state")
+	w.configFile = filepath.Join(w.state, "aws-config")
+	const planted = "planted/FAKE+secret0123456789abcdefEXAMPLE"
+	w.secrets = []secret{{"the planted secret", planted}}
+	for path, content := range map[string]string{
+		w.configFile:                                "[profile tb-x]\nregion = us-east-1\n",
+		filepath.Join(w.state, "audit.log"):         "grant tb-x " + planted + "\n",
+		filepath.Join(w.tmp, "aws-cli-leftover"):    "cache " + planted,
+		filepath.Join(w.state, "keyring", "tb-x"):   planted,
+		filepath.Join(w.minio, "data", "sts.token"): planted,
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.capture("ps snapshot 0", []byte("  PID ARGS\n    1 timebound-iam serve\n"))
+	w.capture("stderr of timebound-iam grant", []byte("timebound-iam: error: "+planted+"\n"))
+
+	leaks, files, err := w.findLeaks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"the planted secret appears in stderr of timebound-iam grant",
+		"the planted secret appears in " + filepath.Join(w.state, "audit.log"),
+		"the planted secret appears in " + filepath.Join(w.tmp, "aws-cli-leftover"),
+	}
+	if !slices.Equal(leaks, want) {
+		t.Errorf("findLeaks reported\n%s\nwant\n%s", strings.Join(leaks, "\n"), strings.Join(want, "\n"))
+	}
+	if want := []string{"home/state/audit.log", "home/state/aws-config", "tmp/aws-cli-leftover"}; !slices.Equal(files, want) {
+		t.Errorf("findLeaks read %q, want %q", files, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,9 +77,10 @@ type MinIO struct {
 	// Log is the server's output.
 	Log string
 
-	rig Rig
-	cmd *exec.Cmd
-	dir string
+	rig    Rig
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been waited for
+	dir    string
 }
 
 // StartMinIO starts a MinIO server with its data under dir (created if
@@ -114,9 +116,12 @@ func (r Rig) StartMinIO(dir string) (*MinIO, error) {
 	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.RootUser, "MINIO_ROOT_PASSWORD="+m.RootPassword,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that Close can kill it and anything it
+	// starts; and, where the OS can, a signal when its parent dies, so that a
+	// killed test binary or demo does not leave it running.
+	m.cmd.SysProcAttr = minioProcAttr()
 	start := time.Now()
-	if err := m.cmd.Start(); err != nil {
+	if err := m.startPinned(); err != nil {
 		return nil, fmt.Errorf("starting minio: %w", err)
 	}
 	for {
@@ -138,6 +143,27 @@ func (r Rig) StartMinIO(dir string) (*MinIO, error) {
 	return m, nil
 }
 
+// startPinned starts the server from a goroutine locked to its OS thread
+// until the server exits. Linux sends the parent-death signal when the
+// thread that forked the child ends, not the process (prctl(2),
+// PR_SET_PDEATHSIG); the Go runtime ends a thread when a goroutine exits
+// while locked to it, which on an unpinned thread would kill MinIO mid-run.
+func (m *MinIO) startPinned() error {
+	started := make(chan error, 1)
+	m.exited = make(chan struct{})
+	go func() {
+		defer close(m.exited)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := m.cmd.Start()
+		started <- err
+		if err == nil {
+			_ = m.cmd.Wait()
+		}
+	}()
+	return <-started
+}
+
 // PID is the server's process id.
 func (m *MinIO) PID() int { return m.cmd.Process.Pid }
 
@@ -147,7 +173,7 @@ func (m *MinIO) Close() error {
 		return nil
 	}
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
-	_ = m.cmd.Wait()
+	<-m.exited
 	return nil
 }
 

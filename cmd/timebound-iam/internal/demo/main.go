@@ -7,7 +7,8 @@
 //
 // It is also a check: it exits 1 when a step does not behave as the
 // transcript says, or when a secret would reach its output. MinIO and the
-// MCP client are stopped on every exit path, SIGINT and SIGTERM included.
+// MCP client are stopped on every exit path, SIGINT, SIGTERM and SIGHUP
+// included; on Linux a SIGKILL of the demo takes MinIO with it too.
 package main
 
 import (
@@ -51,9 +52,10 @@ func main() {
 	flag.Parse()
 	var st stopper
 	sigs := make(chan os.Signal, 1)
-	// SIGPIPE too: a closed stdout (make demo | head) would otherwise kill
-	// the demo without stopping MinIO.
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
+	// SIGHUP: a closed terminal or ssh session. SIGPIPE: a closed stdout
+	// (make demo | head). Either would otherwise kill the demo without
+	// stopping MinIO.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		s := <-sigs
 		fmt.Fprintf(os.Stderr, "demo: %v: stopping MinIO and the MCP client\n", s)
