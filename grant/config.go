@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
 )
@@ -214,16 +215,19 @@ func EnsureHome(home string) error {
 
 // UpdateConfig sets keys in home/config. A key the file already holds keeps
 // its value unless overwrite names it; comments and other keys stay as they
-// are. It returns one line per key saying what happened.
+// are. It returns one line per key saying what happened. The read, the change
+// and the atomic write happen under the file lock home/config.lock, so two
+// processes updating the config never lose each other's keys.
 func UpdateConfig(home string, values map[string]string, overwrite map[string]bool) ([]string, error) {
 	path := filepath.Join(home, ConfigName)
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	lock := flock.New(path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	if err := lock.Lock(); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	lines := strings.SplitAfter(string(data), "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
+	defer lock.Unlock()
+	lines, err := readConfigLines(path)
+	if err != nil {
+		return nil, err
 	}
 	var report []string
 	changed := false
@@ -234,12 +238,11 @@ func UpdateConfig(home string, values map[string]string, overwrite map[string]bo
 		}
 		found := false
 		for i, line := range lines {
-			k, v, isKV := strings.Cut(line, "=")
-			if !isKV || strings.TrimSpace(k) != key || strings.HasPrefix(strings.TrimSpace(line), "#") || strings.HasPrefix(strings.TrimSpace(line), ";") {
+			k, have, isKV := configLine(line)
+			if !isKV || k != key {
 				continue
 			}
 			found = true
-			have := strings.TrimSpace(v)
 			switch {
 			case have == want:
 				report = append(report, fmt.Sprintf("%s = %s (unchanged)", key, want))
@@ -267,4 +270,51 @@ func UpdateConfig(home string, values map[string]string, overwrite map[string]bo
 		}
 	}
 	return report, nil
+}
+
+// ConfigFileValues returns the keys home/config itself holds, as
+// [UpdateConfig] reads them: without the environment, flags or defaults, so a
+// caller can tell what the user set earlier. A missing file holds nothing.
+func ConfigFileValues(home string) (map[string]string, error) {
+	lines, err := readConfigLines(filepath.Join(home, ConfigName))
+	if err != nil {
+		return nil, err
+	}
+	values := map[string]string{}
+	for _, line := range lines {
+		if k, v, ok := configLine(line); ok && slices.Contains(configKeys, k) {
+			if _, seen := values[k]; !seen {
+				values[k] = v
+			}
+		}
+	}
+	return values, nil
+}
+
+// readConfigLines reads the config as lines that keep their line ends; a
+// missing file has none.
+func readConfigLines(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines, nil
+}
+
+// configLine splits a "key = value" line; comments and other lines are not
+// key-value lines.
+func configLine(line string) (key, value string, ok bool) {
+	trimmed := strings.TrimSpace(line)
+	if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {
+		return "", "", false
+	}
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return "", "", false
+	}
+	return strings.TrimSpace(k), strings.TrimSpace(v), true
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -136,5 +137,59 @@ func writeConfig(t *testing.T, home, text string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(home, ConfigName), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUpdateConfigLocks: another process that holds the config's lock is
+// mid-way through its own read-modify-write. UpdateConfig must wait for it
+// and then build on what it wrote, not on what it read before.
+func TestUpdateConfigLocks(t *testing.T) {
+	home := t.TempDir()
+	writeConfig(t, home, "region = eu-west-1\n")
+	lock := flock.New(filepath.Join(home, ConfigName+".lock"))
+	if err := lock.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := UpdateConfig(home, map[string]string{"max_ttl": "4h"}, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("UpdateConfig finished (err %v) while another process held the lock", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The other process's write, under its lock.
+	writeConfig(t, home, "region = eu-west-1\nrole_arn = arn:aws:iam::123456789012:role/other\n")
+	if err := lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(home, ConfigName))
+	want := "region = eu-west-1\nrole_arn = arn:aws:iam::123456789012:role/other\nmax_ttl = 4h\n"
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+// TestConfigFileValues: only what the file holds, as UpdateConfig sees it:
+// no environment, no defaults, comments skipped, the first of a repeated key.
+func TestConfigFileValues(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("TIMEBOUND_IAM_ROLE_ARN", "arn:aws:iam::222222222222:role/env")
+	writeConfig(t, home, "# role_arn = arn:aws:iam::000000000000:role/comment\n; max_ttl = 1h\nrole_arn = arn:aws:iam::111111111111:role/file\nmax_ttl = 4h\nmax_ttl = 2h\nservices = s3, logs\n")
+	got, err := ConfigFileValues(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"role_arn": "arn:aws:iam::111111111111:role/file", "max_ttl": "4h", "services": "s3, logs"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ConfigFileValues (-want +got):\n%s", diff)
+	}
+	if got, err := ConfigFileValues(t.TempDir()); err != nil || len(got) != 0 {
+		t.Errorf("missing file: %v, %v; want nothing", got, err)
 	}
 }

@@ -58,28 +58,15 @@ type document struct {
 // [DialectMinIO] to leave out what MinIO cannot parse. A policy over
 // [MaxPolicySize] is a [*PolicyTooLargeError].
 func Policy(access []Access, dialect string) (string, error) {
-	allow := statement{Effect: "Allow", Resource: "*"}
-	var conditional []statement
-	for _, a := range access {
-		svc, ok := catalog.Lookup(a.Service)
-		if !ok {
-			return "", fmt.Errorf("service %q is not in the catalog", a.Service)
-		}
-		if a.Level == Full {
-			allow.Action = append(allow.Action, svc.Prefix+":*")
-			continue
-		}
-		for _, a := range svc.ReadOnly {
-			if dialect != DialectMinIO || !minioUnsupported[a] {
-				allow.Action = append(allow.Action, a)
-			}
-		}
-		for _, c := range svc.ReadOnlyConditional {
-			conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: "*", Condition: json.RawMessage(c.Condition)})
-		}
+	actions, conds, err := allowed(access, dialect)
+	if err != nil {
+		return "", err
 	}
-	slices.Sort(allow.Action)
-	allow.Action = slices.Compact(allow.Action)
+	allow := statement{Effect: "Allow", Action: actions, Resource: "*"}
+	var conditional []statement
+	for _, c := range conds {
+		conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: "*", Condition: json.RawMessage(c.Condition)})
+	}
 	doc := document{Version: "2012-10-17"}
 	if len(allow.Action) > 0 {
 		doc.Statement = append(doc.Statement, allow)
@@ -93,6 +80,33 @@ func Policy(access []Access, dialect string) (string, error) {
 		return "", &PolicyTooLargeError{Size: len(out), Services: bySize(access)}
 	}
 	return string(out), nil
+}
+
+// allowed returns what access allows: the unconditional actions, sorted and
+// without repeats, and the conditional read-only slices, to be kept with
+// their conditions. Session policies and setup's ceiling both build on it, so
+// the ceiling always covers the grants made under it.
+func allowed(access []Access, dialect string) ([]string, []catalog.Conditional, error) {
+	var actions []string
+	var conditional []catalog.Conditional
+	for _, a := range access {
+		svc, err := lookup(a.Service)
+		if err != nil {
+			return nil, nil, err
+		}
+		if a.Level == Full {
+			actions = append(actions, svc.Prefix+":*")
+			continue
+		}
+		for _, a := range svc.ReadOnly {
+			if dialect != DialectMinIO || !minioUnsupported[a] {
+				actions = append(actions, a)
+			}
+		}
+		conditional = append(conditional, svc.ReadOnlyConditional...)
+	}
+	slices.Sort(actions)
+	return slices.Compact(actions), conditional, nil
 }
 
 // bySize orders services by how many characters they add to a policy.

@@ -1,10 +1,19 @@
 package grant
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 )
 
@@ -71,5 +80,263 @@ func TestRoleARN(t *testing.T) {
 	got, err := RoleARN("arn:aws:iam::123456789012:user/alice", "timebound-iam-broker")
 	if err != nil || got != "arn:aws:iam::123456789012:role/timebound-iam-broker" {
 		t.Errorf("RoleARN = %q, %v", got, err)
+	}
+}
+
+// TestCeilingCoversSessionPolicy: effective permissions are the role's
+// policies AND the session policy, so an action a grant sends that the
+// ceiling leaves out is one the grant asks for and never gets. For every
+// catalog service at every level, each action of each Allow statement of the
+// session policy must match a pattern of a ceiling Allow statement under the
+// same condition.
+func TestCeilingCoversSessionPolicy(t *testing.T) {
+	type stmt struct {
+		Effect    string
+		Action    []string
+		Condition json.RawMessage
+	}
+	parse := func(t *testing.T, doc string) []stmt {
+		t.Helper()
+		var d struct{ Statement []stmt }
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, doc)
+		}
+		return d.Statement
+	}
+	sameCondition := func(a, b json.RawMessage) bool {
+		if len(a) == 0 || len(b) == 0 {
+			return len(a) == len(b)
+		}
+		return sameJSON(string(a), string(b))
+	}
+	for _, svc := range catalog.All() {
+		for _, level := range Levels {
+			t.Run(svc.Prefix+"/"+string(level), func(t *testing.T) {
+				access := []Access{{svc.Prefix, level}}
+				session, err := Policy(access, DialectAWS)
+				var tooLarge *PolicyTooLargeError
+				if errors.As(err, &tooLarge) {
+					t.Skipf("no grant can send it: %v", err)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				ceilingDoc, err := PermissionPolicy(access)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ceiling := parse(t, ceilingDoc)
+				for _, s := range parse(t, session) {
+					if s.Effect != "Allow" {
+						continue
+					}
+					for _, action := range s.Action {
+						if !slices.ContainsFunc(ceiling, func(c stmt) bool {
+							return c.Effect == "Allow" && sameCondition(c.Condition, s.Condition) &&
+								slices.ContainsFunc(c.Action, func(p string) bool { return actionCovers(p, action) })
+						}) {
+							t.Errorf("session policy allows %q (condition %s), the ceiling does not", action, s.Condition)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// actionCovers reports whether the IAM action pattern p matches every action
+// the pattern q matches: p's wildcards match q's text, q's own wildcards
+// included. IAM compares actions without regard to case.
+func actionCovers(p, q string) bool {
+	p, q = strings.ToLower(p), strings.ToLower(q)
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for i := len(q); i >= 0; i-- {
+				if actionCovers(p[1:], q[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if len(q) == 0 || q[0] == '*' {
+				return false
+			}
+		default:
+			if len(q) == 0 || q[0] != p[0] {
+				return false
+			}
+		}
+		p, q = p[1:], q[1:]
+	}
+	return len(q) == 0
+}
+
+func TestActionCovers(t *testing.T) {
+	tests := []struct {
+		p, q string
+		want bool
+	}{
+		{"s3:*", "s3:GetObject", true},
+		{"s3:Get*", "s3:GetObject*", true},
+		{"s3:get*", "S3:GetObject", true},
+		{"s3:Get*", "s3:*", false},
+		{"s3:*Object", "s3:Get*", false},
+		{"s3:GetObject", "s3:GetObjectAcl", false},
+		{"s3:Get?bject", "s3:GetObject", true},
+		{"s3:Get?bject", "s3:Get*bject", false},
+		{"s3express:CreateSession", "s3express:CreateSession", true},
+		{"s3:*", "s3express:CreateSession", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p+" "+tt.q, func(t *testing.T) {
+			if got := actionCovers(tt.p, tt.q); got != tt.want {
+				t.Errorf("actionCovers(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckRoleName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"timebound-iam-broker", true},
+		{"a", true},
+		{"A_b+c=d,e.f@g-h", true},
+		{strings.Repeat("r", 64), true},
+		{strings.Repeat("r", 65), false},
+		{"", false},
+		{"my broker", false},
+		{"team/broker", false},
+		{"brøker", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckRoleName(tt.name)
+			if (err == nil) != tt.ok {
+				t.Errorf("CheckRoleName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "1 to 64 letters, digits and + = , . @ _ -") {
+				t.Errorf("error does not say what is allowed: %v", err)
+			}
+		})
+	}
+}
+
+func TestRoleNameOf(t *testing.T) {
+	tests := map[string]string{
+		"arn:aws:iam::123456789012:role/timebound-iam-broker": "timebound-iam-broker",
+		"arn:aws:iam::123456789012:role/team/agents/broker":   "broker",
+		"arn:aws-cn:iam::123456789012:role/b":                 "b",
+		"arn:aws:iam::123456789012:user/alice":                "",
+		"broker":                                              "",
+		"":                                                    "",
+	}
+	for arn, want := range tests {
+		if got := RoleNameOf(arn); got != want {
+			t.Errorf("RoleNameOf(%q) = %q, want %q", arn, got, want)
+		}
+	}
+}
+
+// TestFullServicesRoundTrip: setup offers the ceiling it wrote last time, so
+// reading the levels back from PermissionPolicy must give what went in.
+func TestFullServicesRoundTrip(t *testing.T) {
+	doc, err := PermissionPolicy([]Access{{"s3", ReadOnly}, {"lambda", Full}, {"s3express", ReadOnly}, {"logs", Full}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := FullServices(doc)
+	want := map[string]bool{"lambda": true, "logs": true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FullServices = %v, want %v", got, want)
+	}
+	if got := FullServices("not json"); len(got) != 0 {
+		t.Errorf("FullServices(garbage) = %v, want none", got)
+	}
+}
+
+// fakeIAM answers for a broker that already matches spec; calls it does not
+// define panic through the nil interface, which fails the test.
+type fakeIAM struct {
+	IAMAPI
+	spec     RoleSpec
+	listErr  error
+	inline   []string
+	attached []iamtypes.AttachedPolicy
+}
+
+func (f *fakeIAM) GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
+	return &iam.GetRoleOutput{Role: &iamtypes.Role{
+		Arn:                      aws.String("arn:aws:iam::123456789012:role/" + f.spec.Name),
+		AssumeRolePolicyDocument: aws.String(url.QueryEscape(f.spec.TrustPolicy)),
+		MaxSessionDuration:       aws.Int32(int32(f.spec.MaxSessionDuration / time.Second)),
+	}}, nil
+}
+
+func (f *fakeIAM) GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+	return &iam.GetRolePolicyOutput{PolicyDocument: aws.String(f.spec.PermissionPolicy)}, nil
+}
+
+func (f *fakeIAM) ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return &iam.ListRolePoliciesOutput{PolicyNames: append([]string{CeilingPolicyName}, f.inline...)}, nil
+}
+
+func (f *fakeIAM) ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return &iam.ListAttachedRolePoliciesOutput{AttachedPolicies: f.attached}, nil
+}
+
+// TestApplyRoleOtherPolicies: other policies are warnings, never changes; a
+// refusal to list them is a note, not a failed apply.
+func TestApplyRoleOtherPolicies(t *testing.T) {
+	perm, err := PermissionPolicy([]Access{{"s3", ReadOnly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := RoleSpec{Name: "broker", TrustPolicy: TrustPolicy("arn:aws:iam::123456789012:user/alice"), PermissionPolicy: perm, MaxSessionDuration: time.Hour}
+	tests := []struct {
+		name       string
+		fake       *fakeIAM
+		wantOthers []string
+		wantNotes  []string
+	}{
+		{"only the ceiling", &fakeIAM{}, nil, nil},
+		{"others", &fakeIAM{inline: []string{"legacy"}, attached: []iamtypes.AttachedPolicy{{PolicyName: aws.String("ReadOnlyAccess"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}}},
+			[]string{`inline policy "legacy"`, `managed policy "ReadOnlyAccess" attached`}, nil},
+		{"listing refused", &fakeIAM{listErr: errors.New("AccessDenied")}, nil,
+			[]string{`listing the inline policies of role "broker": AccessDenied`, `listing the managed policies attached to role "broker": AccessDenied`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fake.spec = spec
+			r, err := ApplyRole(context.Background(), tt.fake, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Changes) != 0 {
+				t.Errorf("changes %q for a role that matches", r.Changes)
+			}
+			check := func(what string, got, want []string) {
+				if len(got) != len(want) {
+					t.Errorf("%s = %q, want %d", what, got, len(want))
+					return
+				}
+				for i := range want {
+					if !strings.Contains(got[i], want[i]) {
+						t.Errorf("%s[%d] = %q, want it to contain %q", what, i, got[i], want[i])
+					}
+				}
+			}
+			check("Others", r.Others, tt.wantOthers)
+			check("Notes", r.Notes, tt.wantNotes)
+		})
 	}
 }

@@ -42,7 +42,7 @@ func setupAgentCommand() *cli.Command {
 			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
 			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
 			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
-			"  generic      prints the \"mcpServers\" entry and the AGENTS.md block; nothing to write\n\n" +
+			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's MCP config\n\n" +
 			"Example:\n" +
 			"  timebound-iam setup agent claude-code --write",
 		Flags:  flags,
@@ -88,10 +88,6 @@ func setupAgent(c *cli.Context) error {
 		return withHint(fmt.Errorf("unknown agent %q", args[0]), "use one of %s", all)
 	}
 	write := c.Bool("write")
-	if write && a.MCPFile == "" {
-		return withHint(fmt.Errorf("%s has no config file to write: where an MCP client keeps its servers differs by client", a.Name),
-			"run timebound-iam setup agent %s without --write, and paste what it prints into your agent's MCP config and AGENTS.md", a.Name)
-	}
 	dir, err := filepath.Abs(c.String("project"))
 	if err != nil {
 		return err
@@ -152,6 +148,11 @@ func setupAgent(c *cli.Context) error {
 		for _, ch := range changes {
 			fmt.Fprintf(w, "%-9s  %s\n", ch.Action, display(dir, ch.Path))
 		}
+		if a.MCPFile == "" {
+			// Where an MCP client keeps its servers differs by client: the
+			// entry is the one part left to the user.
+			fmt.Fprintf(w, "\n# Your agent's MCP config: add this server (the file and its key vary by client)\n%s", agents.Snippet(p))
+		}
 		if a.SettingsFile == "" {
 			fmt.Fprintln(w)
 			printShellEnv(w, a, p)
@@ -164,6 +165,8 @@ func setupAgent(c *cli.Context) error {
 	}
 	if a.MCPFile != "" {
 		fmt.Fprintf(w, "\n# timebound-iam setup agent --write %s writes the files above.\n", a.Name)
+	} else {
+		fmt.Fprintf(w, "\n# timebound-iam setup agent --write %s writes %s and the empty credentials file; add the server to your agent's MCP config yourself.\n", a.Name, a.RulesFile)
 	}
 	return nil
 }

@@ -122,7 +122,6 @@ func TestSetupAgentErrors(t *testing.T) {
 	}{
 		{[]string{"vscode"}, "timebound-iam: error: unknown agent \"vscode\"\ntimebound-iam: hint: use one of kiro, claude-code, cursor, generic\n"},
 		{nil, "timebound-iam: error: no agent named\n"},
-		{[]string{"generic", "--write"}, "timebound-iam: error: generic has no config file to write"},
 		{[]string{"claude-code", "--project", project}, "timebound-iam: error: " + filepath.Join(project, ".mcp.json") + " is not valid JSON: line 3, column 1: invalid character '}' looking for beginning of value\ntimebound-iam: hint: fix the file at line 3, or move it aside; nothing was written\n"},
 		{[]string{"cursor", "--bogus"}, "timebound-iam: error: flag provided but not defined: -bogus\n"},
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,9 +25,9 @@ const defaultRoleName = "timebound-iam-broker"
 
 func setupAWSCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` the broker may reach, at most at LEVEL (read_only, the default, or full); repeat or separate with commas"},
-		&cli.StringFlag{Name: "role-name", Value: defaultRoleName, Usage: "name of the broker role"},
-		&cli.DurationFlag{Name: "max-session-duration", Value: 12 * time.Hour, Usage: "the role's MaxSessionDuration, 1h to 12h; max_ttl follows it"},
+		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` the broker may reach, at most at LEVEL (read_only, the default, or full); repeat or separate with commas (default: the config's services, at the levels setup last gave them)"},
+		&cli.StringFlag{Name: "role-name", Usage: "`NAME` of the broker role (default: the role of the config's role_arn, else " + defaultRoleName + ")"},
+		&cli.DurationFlag{Name: "max-session-duration", Usage: "the role's MaxSessionDuration, 1h to 12h; max_ttl follows it (default: the config's max_ttl, else 12h)"},
 		&cli.StringFlag{Name: "principal", Usage: "`ARN` of the identity that will run timebound-iam (default: detected with STS GetCallerIdentity)"},
 		&cli.BoolFlag{Name: "apply", Usage: "create or update the role through the IAM API instead of printing the commands"},
 	}
@@ -58,9 +57,11 @@ type prompter struct {
 	tty bool
 }
 
-func (p *prompter) ask(question, def string) (string, error) {
+// ask returns the answer, or def when there is no terminal or the answer is
+// empty; answered says whether the user typed one.
+func (p *prompter) ask(question, def string) (answer string, answered bool, err error) {
 	if !p.tty {
-		return def, nil
+		return def, false, nil
 	}
 	if def != "" {
 		fmt.Fprintf(p.out, "%s [%s]: ", question, def)
@@ -69,12 +70,12 @@ func (p *prompter) ask(question, def string) (string, error) {
 	}
 	line, err := p.in.ReadString('\n')
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
-		return "", fmt.Errorf("reading the answer: %w", err)
+		return "", false, fmt.Errorf("reading the answer: %w", err)
 	}
 	if line = strings.TrimSpace(line); line == "" {
-		return def, nil
+		return def, false, nil
 	}
-	return line, nil
+	return line, true, nil
 }
 
 func isTerminal(r io.Reader) bool {
@@ -89,9 +90,17 @@ func setupAWS(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// What the config file itself holds, without the environment: the values
+	// the user set earlier, which this run keeps unless a flag or an answer
+	// changes them.
+	prev, err := grant.ConfigFileValues(cfg.Home)
+	if err != nil {
+		return err
+	}
 	errw := c.App.ErrWriter
 	p := &prompter{in: bufio.NewReader(c.App.Reader), out: errw, tty: isTerminal(c.App.Reader)}
-	explicit := map[string]bool{"region": c.IsSet("region")}
+	// overwrite names the config keys this run was told about.
+	overwrite := map[string]bool{"region": c.IsSet("region")}
 
 	// Who will call STS: the trust policy names exactly this identity.
 	identity := c.String("principal")
@@ -131,38 +140,72 @@ func setupAWS(c *cli.Context) error {
 		fmt.Fprintf(errw, "%s: warning: the base credentials are a role session; STS caps every grant at 1h (role chaining), so max_ttl will be 1h\n", prog)
 	}
 
-	ceiling, err := parseServices(c.StringSlice("service"), "read_only")
-	if err != nil {
-		if !p.tty {
-			return withHint(errors.New("no service given"), "name the services the broker may reach with -s, e.g. -s s3,logs -s lambda:full")
-		}
-		if ceiling, err = askServices(p); err != nil {
+	before := previousCeiling(cfg.Home, cfg.Services)
+	var ceiling []grant.Access
+	switch {
+	case c.IsSet("service"):
+		if ceiling, err = parseServices(c.StringSlice("service"), "read_only"); err != nil {
 			return err
 		}
+		overwrite["services"] = true
+	case p.tty:
+		if ceiling, overwrite["services"], err = askServices(p, before); err != nil {
+			return err
+		}
+	case len(before) > 0:
+		ceiling = before
+		fmt.Fprintf(errw, "%s: services from %s: %s\n", prog, cfg.ConfigFile(), accessText(before))
+	default:
+		return withHint(errors.New("no service given"), "name the services the broker may reach with -s, e.g. -s s3,logs -s lambda:full")
 	}
 	for _, a := range ceiling {
 		if _, ok := catalog.Lookup(a.Service); !ok {
 			return withHint(fmt.Errorf("service %q is not an AWS service prefix in the catalog", a.Service), "timebound-iam services lists them")
 		}
 	}
-	roleName := c.String("role-name")
-	if !c.IsSet("role-name") {
-		if roleName, err = p.ask("Role name", defaultRoleName); err != nil {
-			return err
-		}
+
+	roleName := defaultRoleName
+	if name := grant.RoleNameOf(prev["role_arn"]); grant.CheckRoleName(name) == nil {
+		roleName = name
 	}
-	maxSession := c.Duration("max-session-duration")
-	if !c.IsSet("max-session-duration") {
-		answer, err := p.ask("Maximum session duration (1h to 12h)", "12h")
+	if c.IsSet("role-name") {
+		roleName, overwrite["role_arn"] = c.String("role-name"), true
+	} else if roleName, overwrite["role_arn"], err = p.ask("Role name", roleName); err != nil {
+		return err
+	}
+	if err := grant.CheckRoleName(roleName); err != nil {
+		return withHint(err, "pick another --role-name, e.g. %s", defaultRoleName)
+	}
+
+	maxSession := 12 * time.Hour
+	if d, err := time.ParseDuration(prev["max_ttl"]); err == nil && validSessionDuration(d) {
+		maxSession = d
+	}
+	if c.IsSet("max-session-duration") {
+		maxSession, overwrite["max_ttl"] = c.Duration("max-session-duration"), true
+	} else {
+		answer, answered, err := p.ask("Maximum session duration (1h to 12h)", grant.ShortDuration(maxSession))
 		if err != nil {
 			return err
 		}
-		if maxSession, err = time.ParseDuration(answer); err != nil {
-			return fmt.Errorf("maximum session duration %q is not a duration such as 12h", answer)
+		if answered {
+			if maxSession, err = time.ParseDuration(answer); err != nil {
+				return fmt.Errorf("maximum session duration %q is not a duration such as 12h", answer)
+			}
+			overwrite["max_ttl"] = true
 		}
 	}
-	if maxSession < time.Hour || maxSession > 12*time.Hour || maxSession%time.Second != 0 {
+	if !validSessionDuration(maxSession) {
 		return fmt.Errorf("--max-session-duration %s is out of range: IAM allows 1h to 12h", grant.ShortDuration(maxSession))
+	}
+	maxTTL := maxSession
+	if chained {
+		maxTTL = time.Hour
+		// STS refuses longer grants whatever the config says, so a longer
+		// max_ttl set earlier cannot stand.
+		if d, err := time.ParseDuration(prev["max_ttl"]); err != nil || d > maxTTL {
+			overwrite["max_ttl"] = true
+		}
 	}
 
 	trust := grant.TrustPolicy(principal)
@@ -173,10 +216,6 @@ func setupAWS(c *cli.Context) error {
 	roleARN, err := grant.RoleARN(principal, roleName)
 	if err != nil {
 		return err
-	}
-	maxTTL := maxSession
-	if chained {
-		maxTTL = time.Hour
 	}
 	names := make([]string, len(ceiling))
 	for i, a := range ceiling {
@@ -197,24 +236,32 @@ func setupAWS(c *cli.Context) error {
 	fmt.Fprintf(w, "# Trust policy (%s): only %s may assume the broker\n%s\n", trustFile, principal, trust)
 	fmt.Fprintf(w, "# Permission policy (%s): the ceiling of every grant, escalation denied\n%s\n", permFile, permission)
 	if c.Bool("apply") {
-		arn, changes, err := grant.ApplyRole(ctx, iamClient, grant.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
+		r, err := grant.ApplyRole(ctx, iamClient, grant.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
 		if err != nil {
-			return withHint(err, "the base identity needs iam:GetRole, iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:UpdateRole, iam:GetRolePolicy and iam:PutRolePolicy; or run without --apply and have an administrator run the printed commands")
+			return withHint(err, "the base identity needs iam:GetRole, iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:UpdateRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:ListRolePolicies and iam:ListAttachedRolePolicies; or run without --apply and have an administrator run the printed commands")
 		}
-		roleARN = arn
-		if len(changes) == 0 {
+		roleARN = r.ARN
+		if len(r.Changes) == 0 {
 			fmt.Fprintf(w, "# Role %s already matches: no changes\n", roleARN)
 		}
-		for _, ch := range changes {
+		for _, ch := range r.Changes {
 			fmt.Fprintf(w, "# %s\n", ch)
+		}
+		for _, warning := range r.Warnings() {
+			fmt.Fprintf(w, "# warning: %s\n", warning)
+		}
+		if n := len(r.Others); n > 0 {
+			fmt.Fprintf(errw, "%s: warning: role %q has %d %s besides %s: grants can do what they allow; see the \"# warning:\" lines\n",
+				prog, roleName, n, plural(n, "policy", "policies"), grant.CeilingPolicyName)
 		}
 	} else {
 		secs := int(maxSession / time.Second)
+		trustArg, permArg := shellWord("file://"+trustFile), shellWord("file://"+permFile)
 		fmt.Fprintf(w, "# Create the role (or run again with --apply):\n")
-		fmt.Fprintf(w, "aws iam create-role --role-name %s --max-session-duration %d --assume-role-policy-document file://%s\n", roleName, secs, trustFile)
-		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document file://%s\n", roleName, grant.CeilingPolicyName, permFile)
+		fmt.Fprintf(w, "aws iam create-role --role-name %s --max-session-duration %d --assume-role-policy-document %s\n", roleName, secs, trustArg)
+		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document %s\n", roleName, grant.CeilingPolicyName, permArg)
 		fmt.Fprintf(w, "# If the role exists already:\n")
-		fmt.Fprintf(w, "aws iam update-assume-role-policy --role-name %s --policy-document file://%s\n", roleName, trustFile)
+		fmt.Fprintf(w, "aws iam update-assume-role-policy --role-name %s --policy-document %s\n", roleName, trustArg)
 		fmt.Fprintf(w, "aws iam update-role --role-name %s --max-session-duration %d\n", roleName, secs)
 	}
 
@@ -224,10 +271,7 @@ func setupAWS(c *cli.Context) error {
 		"services": strings.Join(names, ", "),
 		"max_ttl":  grant.ShortDuration(maxTTL),
 	}
-	for k := range values {
-		explicit[k] = explicit[k] || k != "region"
-	}
-	report, err := grant.UpdateConfig(cfg.Home, values, explicit)
+	report, err := grant.UpdateConfig(cfg.Home, values, overwrite)
 	if err != nil {
 		return err
 	}
@@ -235,16 +279,69 @@ func setupAWS(c *cli.Context) error {
 	for _, line := range report {
 		fmt.Fprintf(w, "#   %s\n", line)
 	}
+	if have := prev["role_arn"]; have != "" && have != roleARN && !overwrite["role_arn"] {
+		fmt.Fprintf(errw, "%s: warning: the config keeps role_arn %q, set earlier, not %q, the role this run set up; pass --role-name %s to point the config at it\n", prog, have, roleARN, roleName)
+	}
 	fmt.Fprintf(errw, "%s: next: timebound-iam setup agent <kiro|claude-code|cursor|generic>\n", prog)
 	return nil
 }
 
-// askServices asks for the services, with search: "?text" lists matches.
-func askServices(p *prompter) ([]grant.Access, error) {
+// validSessionDuration is IAM's range for a role's MaxSessionDuration.
+func validSessionDuration(d time.Duration) bool {
+	return d >= time.Hour && d <= 12*time.Hour && d%time.Second == 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// previousCeiling is the ceiling an earlier run set up: the config's
+// services (which neither the environment nor a flag overrides), at the
+// levels of the permission policy that run wrote. The config names no
+// levels, and offering read_only for a service that was full would quietly
+// narrow it.
+func previousCeiling(home string, services []string) []grant.Access {
+	if len(services) == 0 {
+		return nil
+	}
+	doc, _ := os.ReadFile(filepath.Join(home, "setup", "permission-policy.json"))
+	full := grant.FullServices(string(doc))
+	access := make([]grant.Access, len(services))
+	for i, s := range services {
+		access[i] = grant.Access{Service: s, Level: grant.ReadOnly}
+		if full[s] {
+			access[i].Level = grant.Full
+		}
+	}
+	return access
+}
+
+// accessText writes a ceiling as -s takes it: "s3, logs, lambda:full".
+func accessText(access []grant.Access) string {
+	parts := make([]string, len(access))
+	for i, a := range access {
+		parts[i] = a.Service
+		if a.Level == grant.Full {
+			parts[i] += ":full"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// askServices asks for the services, with search: "?text" lists matches. An
+// empty answer takes def when there is one; answered says whether the user
+// typed the services.
+func askServices(p *prompter, def []grant.Access) ([]grant.Access, bool, error) {
 	for {
-		answer, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", "")
+		answer, answered, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", accessText(def))
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if !answered && len(def) > 0 {
+			return def, false, nil
 		}
 		if q, ok := strings.CutPrefix(answer, "?"); ok {
 			q = strings.ToLower(strings.TrimSpace(q))
@@ -260,18 +357,15 @@ func askServices(p *prompter) ([]grant.Access, error) {
 			fmt.Fprintf(p.out, "%s\n", err)
 			continue
 		}
-		for i, a := range access {
+		for _, a := range access {
 			if _, ok := catalog.Lookup(a.Service); !ok {
 				fmt.Fprintf(p.out, "%q is not a service prefix; try ?%s\n", a.Service, a.Service)
 				access = nil
 				break
 			}
-			if !slices.Contains([]string{"read_only", "full"}, string(a.Level)) {
-				access[i].Level = grant.ReadOnly
-			}
 		}
 		if len(access) > 0 {
-			return access, nil
+			return access, true, nil
 		}
 	}
 }

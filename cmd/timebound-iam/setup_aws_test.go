@@ -55,6 +55,46 @@ func sameJSON(t *testing.T, a, b string) bool {
 	return reflect.DeepEqual(x, y)
 }
 
+// motoIAM is an IAM client for moto, to look at what setup did.
+func motoIAM(moto *granttest.Moto) *iam.Client {
+	return iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKEFAKEFAKE", "fake", "")})
+}
+
+// checkRole asserts that role name in moto holds exactly the trust and
+// permission policies setup wrote into home/setup and printed on stdout, and
+// returns them.
+func checkRole(t *testing.T, client *iam.Client, home, name, stdout string) (trust, perm string) {
+	t.Helper()
+	ctx := context.Background()
+	role, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(file string) string {
+		b, err := os.ReadFile(filepath.Join(home, "setup", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stdout, string(b)) {
+			t.Errorf("stdout does not print %s as written", file)
+		}
+		return string(b)
+	}
+	trust = decode(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if !sameJSON(t, trust, read("trust-policy.json")) {
+		t.Errorf("role trust policy differs from the printed one:\n%s", trust)
+	}
+	pol, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("timebound-iam-ceiling")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm = decode(aws.ToString(pol.PolicyDocument))
+	if !sameJSON(t, perm, read("permission-policy.json")) {
+		t.Errorf("role permission policy differs from the printed one:\n%s", perm)
+	}
+	return trust, perm
+}
+
 // TestSetupAWSApply creates the broker in moto's IAM and checks that the role
 // holds exactly the documents setup printed, that a second run changes
 // nothing, and that changed answers update only what differs.
@@ -73,39 +113,17 @@ func TestSetupAWSApply(t *testing.T) {
 		t.Errorf("stderr does not show the detected identity:\n%s", stderr)
 	}
 
-	client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKEFAKEFAKE", "fake", "")})
-	ctx := context.Background()
-	role, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("timebound-iam-broker")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(home, "setup", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(stdout, string(b)) {
-			t.Errorf("stdout does not print %s as written", name)
-		}
-		return string(b)
-	}
-	trust := decode(aws.ToString(role.Role.AssumeRolePolicyDocument))
-	if !sameJSON(t, trust, read("trust-policy.json")) {
-		t.Errorf("role trust policy differs from the printed one:\n%s", trust)
-	}
+	client := motoIAM(moto)
+	trust, perm := checkRole(t, client, home, "timebound-iam-broker", stdout)
 	if !strings.Contains(trust, `"AWS":"arn:aws:iam::123456789012:user/moto"`) && !strings.Contains(trust, `"AWS": "arn:aws:iam::123456789012:user/moto"`) {
 		t.Errorf("trust policy does not name only the detected user:\n%s", trust)
 	}
-	if got := aws.ToInt32(role.Role.MaxSessionDuration); got != 43200 {
-		t.Errorf("MaxSessionDuration %d, want 43200", got)
-	}
-	pol, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("timebound-iam-broker"), PolicyName: aws.String("timebound-iam-ceiling")})
+	role, err := client.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("timebound-iam-broker")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	perm := decode(aws.ToString(pol.PolicyDocument))
-	if !sameJSON(t, perm, read("permission-policy.json")) {
-		t.Errorf("role permission policy differs from the printed one:\n%s", perm)
+	if got := aws.ToInt32(role.Role.MaxSessionDuration); got != 43200 {
+		t.Errorf("MaxSessionDuration %d, want 43200", got)
 	}
 	for _, want := range []string{`"lambda:*"`, `"s3:Get*"`, `"logs:Describe*"`, `"Deny"`, `"iam:CreateAccessKey"`, `"iam:UpdateAssumeRolePolicy"`, `"sts:AssumeRole"`} {
 		if !strings.Contains(perm, want) {
@@ -129,10 +147,102 @@ func TestSetupAWSApply(t *testing.T) {
 				t.Errorf("stdout lacks %q:\n%s", want, stdout)
 			}
 		}
-		if strings.Contains(stdout, "trust policy\n") && strings.Contains(stdout, "# updated trust policy") {
-			t.Errorf("trust policy rewritten though unchanged")
+		if strings.Contains(stdout, "# updated trust policy") {
+			t.Errorf("trust policy rewritten though unchanged:\n%s", stdout)
+		}
+		_, perm := checkRole(t, client, home, "timebound-iam-broker", stdout)
+		if strings.Contains(perm, "lambda:") || strings.Contains(perm, "logs:") {
+			t.Errorf("permission policy still allows services no longer asked for:\n%s", perm)
+		}
+		role, err := client.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String("timebound-iam-broker")})
+		if err != nil || aws.ToInt32(role.Role.MaxSessionDuration) != 7200 {
+			t.Errorf("MaxSessionDuration after the change: %v, %v; want 7200", role, err)
 		}
 	})
+}
+
+// TestSetupAWSUpdatesRootTrust: a broker made by hand, or by the seed tool,
+// trusts the whole account. --apply narrows it to the detected principal.
+func TestSetupAWSUpdatesRootTrust(t *testing.T) {
+	home, moto := setupEnv(t)
+	client := motoIAM(moto)
+	rootTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
+	if _, err := client.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("timebound-iam-broker"), AssumeRolePolicyDocument: aws.String(rootTrust), MaxSessionDuration: aws.Int32(3600)}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "setup", "aws", "-s", "s3", "--apply")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"# updated trust policy", "# set max session duration to 12h", "# added permission policy timebound-iam-ceiling"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	trust, _ := checkRole(t, client, home, "timebound-iam-broker", stdout)
+	if strings.Contains(trust, ":root") || !strings.Contains(trust, "arn:aws:iam::123456789012:user/moto") {
+		t.Errorf("trust policy after the update does not name only the detected user:\n%s", trust)
+	}
+}
+
+// TestSetupAWSWarnsOtherPolicies: effective permissions are the role's
+// policies AND the session policy, so any other policy on the broker widens
+// what a grant can do. --apply names each one, and the boundary, and leaves
+// them where they are.
+func TestSetupAWSWarnsOtherPolicies(t *testing.T) {
+	_, moto := setupEnv(t)
+	if _, stderr, code := runCLI(t, "setup", "aws", "-s", "s3", "--apply"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	client := motoIAM(moto)
+	ctx := context.Background()
+	role := aws.String("timebound-iam-broker")
+	admin := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("legacy-admin"), PolicyDocument: aws.String(admin)}); err != nil {
+		t.Fatal(err)
+	}
+	managed, err := client.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("team-s3-writer"), PolicyDocument: aws.String(admin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role, PolicyArn: managed.Policy.Arn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: role, PermissionsBoundary: managed.Policy.Arn}); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, code := runCLI(t, "setup", "aws", "-s", "s3", "--apply")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	arn := aws.ToString(managed.Policy.Arn)
+	for _, want := range []string{
+		"already matches: no changes",
+		`# warning: role "timebound-iam-broker" also has inline policy "legacy-admin": it widens the ceiling`,
+		"aws iam delete-role-policy --role-name timebound-iam-broker --policy-name legacy-admin",
+		`# warning: role "timebound-iam-broker" also has managed policy "team-s3-writer" attached: it widens the ceiling`,
+		"aws iam detach-role-policy --role-name timebound-iam-broker --policy-arn " + arn,
+		`# warning: role "timebound-iam-broker" has permissions boundary "` + arn + `"`,
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, `inline policy "timebound-iam-ceiling"`) {
+		t.Errorf("the tool's own ceiling is reported as another policy:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, `warning: role "timebound-iam-broker" has 2 policies besides timebound-iam-ceiling`) {
+		t.Errorf("stderr does not warn:\n%s", stderr)
+	}
+	inline, err := client.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: role})
+	if err != nil || len(inline.PolicyNames) != 2 {
+		t.Errorf("inline policies after apply: %v, %v; want the ceiling and legacy-admin, untouched", inline, err)
+	}
+	attached, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: role})
+	if err != nil || len(attached.AttachedPolicies) != 1 {
+		t.Errorf("attached policies after apply: %v, %v; want team-s3-writer, untouched", attached, err)
+	}
 }
 
 func decode(s string) string {
@@ -163,6 +273,82 @@ func TestSetupAWSKeepsConfig(t *testing.T) {
 	want := "# mine\nregion = us-west-2\nkeyring_backend = keyctl\nrole_arn = arn:aws:iam::123456789012:role/timebound-iam-broker\nmax_ttl = 12h\nservices = s3\n"
 	if code != 0 || string(got) != want {
 		t.Errorf("config after --region:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSetupAWSKeepsEarlierValues: a run overwrites role_arn, services and
+// max_ttl only when their flag is passed; otherwise the config's values stay
+// and are the defaults of the run, so the printed role matches them.
+func TestSetupAWSKeepsEarlierValues(t *testing.T) {
+	const earlier = "# mine\nrole_arn = arn:aws:iam::123456789012:role/agents-broker\nmax_ttl = 4h\nservices = s3, lambda\n"
+	tests := []struct {
+		name       string
+		earlier    string
+		args       []string
+		wantConfig string
+		wantOut    []string
+		wantWarn   string
+	}{
+		{
+			name:       "nothing passed",
+			args:       nil,
+			wantConfig: earlier + "region = us-east-1\n",
+			wantOut: []string{
+				"aws iam create-role --role-name agents-broker --max-session-duration 14400 ",
+				"role_arn = arn:aws:iam::123456789012:role/agents-broker (unchanged)",
+				"max_ttl = 4h (unchanged)",
+				"services = s3, lambda (unchanged)",
+			},
+		},
+		{
+			name:       "only services passed",
+			args:       []string{"-s", "s3"},
+			wantConfig: "# mine\nrole_arn = arn:aws:iam::123456789012:role/agents-broker\nmax_ttl = 4h\nservices = s3\nregion = us-east-1\n",
+			wantOut:    []string{"--role-name agents-broker --max-session-duration 14400 ", "max_ttl = 4h (unchanged)", "services = s3 (was s3, lambda)"},
+		},
+		{
+			name:       "all passed",
+			args:       []string{"-s", "logs", "--max-session-duration", "2h", "--role-name", "other"},
+			wantConfig: "# mine\nrole_arn = arn:aws:iam::123456789012:role/other\nmax_ttl = 2h\nservices = logs\nregion = us-east-1\n",
+			wantOut:    []string{"--role-name other --max-session-duration 7200 ", "max_ttl = 2h (was 4h)", "role_arn = arn:aws:iam::123456789012:role/other (was arn:aws:iam::123456789012:role/agents-broker)"},
+		},
+		{
+			name:       "a role in another account is kept, with a warning",
+			earlier:    "role_arn = arn:aws:iam::999999999999:role/agents-broker\n",
+			args:       []string{"-s", "s3"},
+			wantConfig: "role_arn = arn:aws:iam::999999999999:role/agents-broker\nregion = us-east-1\nmax_ttl = 12h\nservices = s3\n",
+			wantOut:    []string{"--role-name agents-broker --max-session-duration 43200 ", "role_arn = arn:aws:iam::999999999999:role/agents-broker (kept; set earlier)"},
+			wantWarn:   `timebound-iam: warning: the config keeps role_arn "arn:aws:iam::999999999999:role/agents-broker", set earlier, not "arn:aws:iam::123456789012:role/agents-broker", the role this run set up; pass --role-name agents-broker to point the config at it` + "\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			t.Setenv("TIMEBOUND_IAM_HOME", home)
+			if tt.earlier == "" {
+				tt.earlier = earlier
+			}
+			if err := os.WriteFile(filepath.Join(home, "config"), []byte(tt.earlier), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"setup", "aws", "--principal", "arn:aws:iam::123456789012:user/alice"}, tt.args...)
+			stdout, stderr, code := runCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if tt.wantWarn == "" && strings.Contains(stderr, "warning") || !strings.Contains(stderr, tt.wantWarn) {
+				t.Errorf("stderr:\n%s\nwant warning %q", stderr, tt.wantWarn)
+			}
+			got, _ := os.ReadFile(filepath.Join(home, "config"))
+			if string(got) != tt.wantConfig {
+				t.Errorf("config:\n%s\nwant:\n%s", got, tt.wantConfig)
+			}
+		})
 	}
 }
 
