@@ -1,7 +1,12 @@
 package grant
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -61,12 +66,12 @@ func NewServer(m *Manager, version string) *mcp.Server {
 			"No secret is returned; the AWS CLI fetches the credentials itself until they expire.",
 		Annotations: &mcp.ToolAnnotations{Title: "Grant short-lived AWS access", DestructiveHint: &no, OpenWorldHint: &yes},
 	}, h.grant)
-	mcp.AddTool(s, &mcp.Tool{
+	addListTool(s, &mcp.Tool{
 		Name:        "list_active_sessions",
 		Title:       "List live AWS grants",
 		Description: "List the grants that still work: profile, services, level, expiry and time remaining. Reuse a live grant instead of asking again.",
 		Annotations: &mcp.ToolAnnotations{Title: "List live AWS grants", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: &no},
-	}, h.list)
+	}, h.m.Sessions)
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "list_services",
 		Title:       "List grantable AWS services",
@@ -111,9 +116,42 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 	return nil, h.m.Output(s), nil
 }
 
-func (h handlers) list(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, SessionsOutput, error) {
-	out, err := h.m.Sessions(ctx)
-	return nil, out, err
+// addListTool adds a tool that takes no arguments and may return a long list
+// (a thousand sessions). For such a result mcp.AddTool's typed path costs
+// most of the call: it marshals the output, unmarshals it to validate against
+// the output schema, and marshals it again. Here the output is marshalled
+// once; it is a value of the type the schema is generated from, so it
+// matches that schema by construction.
+func addListTool[Out any](s *mcp.Server, t *mcp.Tool, list func(context.Context) (Out, error)) {
+	in, err := jsonschema.For[struct{}](nil)
+	if err != nil {
+		panic(fmt.Sprintf("%s: input schema: %v", t.Name, err))
+	}
+	out, err := jsonschema.For[Out](nil)
+	if err != nil {
+		panic(fmt.Sprintf("%s: output schema: %v", t.Name, err))
+	}
+	t.InputSchema, t.OutputSchema = in, out
+	s.AddTool(t, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res := &mcp.CallToolResult{}
+		if args := bytes.TrimSpace(req.Params.Arguments); len(args) > 0 && !bytes.Equal(args, []byte("{}")) && !bytes.Equal(args, []byte("null")) {
+			res.SetError(fmt.Errorf("%s takes no arguments; call it with {}", t.Name))
+			return res, nil
+		}
+		v, err := list(ctx)
+		if err != nil {
+			res.SetError(err)
+			return res, nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			res.SetError(err)
+			return res, nil
+		}
+		res.StructuredContent = json.RawMessage(b)
+		res.Content = []mcp.Content{&mcp.TextContent{Text: string(b)}}
+		return res, nil
+	})
 }
 
 func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, ServicesOutput, error) {

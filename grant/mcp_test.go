@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/timebound-iam/timebound-iam/grant"
@@ -863,6 +864,52 @@ func TestMCPListActiveSessions(t *testing.T) {
 	}
 	if !strings.Contains(h.log.String(), "msg=pruned session="+short.Profile) {
 		t.Errorf("no prune logged for %s:\n%s", short.Profile, h.log.String())
+	}
+}
+
+// TestMCPListActiveSessionsContract checks what list_active_sessions's own
+// marshalling must keep: arguments are refused, and the result validates
+// against the output schema the tool advertises.
+func TestMCPListActiveSessionsContract(t *testing.T) {
+	h := newHarness(t)
+	h.grant([]string{"s3", "logs"}, "read_only", "30m")
+	if msg := h.toolErr("list_active_sessions", map[string]any{"all": true}); !strings.Contains(msg, "takes no arguments") {
+		t.Errorf("tool error %q does not say the tool takes no arguments", msg)
+	}
+	tools, err := h.cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out *jsonschema.Schema
+	for _, tool := range tools.Tools {
+		if tool.Name == "list_active_sessions" {
+			raw, err := json.Marshal(tool.OutputSchema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	resolved, err := out.Resolve(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := h.call("list_active_sessions", map[string]any{})
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := resolved.Validate(v); err != nil {
+		t.Errorf("structured content %s does not match the output schema: %v", raw, err)
+	}
+	if !jsonEqual(text(res), string(raw)) {
+		t.Errorf("text content %s differs from structured content %s", text(res), raw)
 	}
 }
 
