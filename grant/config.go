@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
 )
@@ -148,7 +149,12 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, DialectAWS, DialectMinIO)
 	}
 	for _, s := range strings.FieldsFunc(values["services"], func(r rune) bool { return r == ',' || r == ' ' }) {
-		cfg.Services = append(cfg.Services, strings.ToLower(s))
+		s = strings.ToLower(s)
+		// A typo here would otherwise allow nothing and say nothing.
+		if _, ok := catalog.Lookup(s); !ok {
+			return Config{}, fmt.Errorf("services: %q is not an AWS service prefix in the catalog; timebound-iam services lists them", s)
+		}
+		cfg.Services = append(cfg.Services, s)
 	}
 	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL} {
 		if v := values[key]; v != "" {

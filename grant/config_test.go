@@ -73,6 +73,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"default below min", "default_ttl = 5m\n", "default_ttl 5m is below the minimum of 15m"},
 		{"bad dialect", "sts_dialect = ceph\n", `sts_dialect "ceph" is not "aws" or "minio"`},
 		{"bad syntax", "role_arn = \"unterminated\n[broken\n", "is not valid INI"},
+		{"unknown service", "services = s3, nosuch\n", `services: "nosuch" is not an AWS service prefix in the catalog`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
