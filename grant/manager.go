@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -130,8 +129,11 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	set := m.pruneQuietly()
-	id, err := m.freshID(set)
+	newID := m.NewID
+	if newID == nil {
+		newID = NewID
+	}
+	id, err := newID()
 	if err != nil {
 		return Session{}, err
 	}
@@ -155,19 +157,31 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		CanExpire:       true,
 		Expires:         c.Expiration.UTC(),
 	}
-	if err := m.Keys.Put(id, creds); err != nil {
-		return Session{}, err
-	}
 	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active}
+	// One locked read and write does the prune, the id check, the keychain
+	// item and the profile. The item is stored only once the id is known to
+	// be free: under a taken id it would replace another grant's item.
+	stored := false
+	var pruneErrs []error
 	err = m.Profiles.Update(func(set *profiles.Set) error {
+		pruneErrs = m.pruneSet(set, m.Now().UTC())
 		if set.Has(id) {
 			return fmt.Errorf("grant id %s is already in %s; try again", id, m.Profiles.Path)
 		}
+		if err := m.Keys.Put(id, creds); err != nil {
+			return err
+		}
+		stored = true
 		return set.Put(m.entry(s))
 	})
+	if len(pruneErrs) > 0 {
+		m.log().Warn("prune failed", "err", errors.Join(pruneErrs...))
+	}
 	if err != nil {
-		if derr := m.Keys.Delete(id); derr != nil {
-			err = fmt.Errorf("%w; removing its keychain item also failed: %v", err, derr)
+		if stored {
+			if derr := m.Keys.Delete(id); derr != nil {
+				err = fmt.Errorf("%w; removing its keychain item also failed: %v", err, derr)
+			}
 		}
 		return Session{}, err
 	}
@@ -175,24 +189,6 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
 	return s, nil
-}
-
-// freshID returns a new grant id that no section in set has: storing the
-// credentials under a taken id would overwrite another grant's item. set may
-// be nil when the file could not be read; the check under the lock in Grant
-// still refuses a taken id then.
-func (m *Manager) freshID(set *profiles.Set) (string, error) {
-	newID := m.NewID
-	if newID == nil {
-		newID = NewID
-	}
-	for range 5 {
-		id, err := newID()
-		if err != nil || set == nil || !set.Has(id) {
-			return id, err
-		}
-	}
-	return "", errors.New("generating a grant id: five ids in a row were taken; check NewID")
 }
 
 // MaskKey shows only the last 4 characters of an access key id.
@@ -234,14 +230,16 @@ func session(e profiles.Entry) Session {
 // List returns the live grants, soonest expiry first, after a prune. It reads
 // only the profiles file, never the keychain.
 func (m *Manager) List(ctx context.Context) ([]Session, error) {
-	m.pruneQuietly()
-	set, err := m.Profiles.Read()
-	if err != nil {
-		return nil, err
+	set := m.pruneQuietly()
+	if set == nil {
+		var err error
+		if set, err = m.Profiles.Read(); err != nil {
+			return nil, err
+		}
 	}
 	now := m.Now()
 	var out []Session
-	for _, e := range set.Entries() {
+	for e := range set.All() {
 		if e.Live(now) {
 			out = append(out, session(e))
 		}
@@ -371,38 +369,56 @@ func (m *Manager) prune() (*profiles.Set, error) {
 		return nil, err
 	}
 	now := m.Now().UTC()
-	if !slices.ContainsFunc(set.Entries(), func(e profiles.Entry) bool { return needsPrune(e, now) }) {
+	stale := false
+	for e := range set.All() {
+		if stale = needsPrune(e, now); stale {
+			break
+		}
+	}
+	if !stale {
 		return set, nil
 	}
 	var errs []error
 	var after *profiles.Set
 	err = m.Profiles.Update(func(set *profiles.Set) error {
-		after = set
-		for _, e := range set.Entries() {
-			switch {
-			case !needsPrune(e, now):
-			case e.Status == profiles.Active:
-				if err := m.keysFor(e.Helper.Backend).Delete(e.ID); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				e.Status = profiles.Expired
-				m.keepHelper(&e)
-				if err := set.Put(e); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				m.log().Info("pruned", "session", e.Name(), "expired", e.Expires.Format(time.RFC3339))
-			default:
-				set.Remove(e.ID)
-			}
-		}
+		after, errs = set, m.pruneSet(set, now)
 		return nil
 	})
 	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
 	return after, nil
+}
+
+// pruneSet ends the expired grants in set, deleting their keychain items, and
+// removes tombstones older than [TombstoneTTL]. It returns what it could not
+// do; a grant it could not end stays active, to be tried again.
+func (m *Manager) pruneSet(set *profiles.Set, now time.Time) []error {
+	var stale []profiles.Entry
+	for e := range set.All() {
+		if needsPrune(e, now) {
+			stale = append(stale, e)
+		}
+	}
+	var errs []error
+	for _, e := range stale {
+		if e.Status != profiles.Active {
+			set.Remove(e.ID)
+			continue
+		}
+		if err := m.keysFor(e.Helper.Backend).Delete(e.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.Status = profiles.Expired
+		m.keepHelper(&e)
+		if err := set.Put(e); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.log().Info("pruned", "session", e.Name(), "expired", e.Expires.Format(time.RFC3339))
+	}
+	return errs
 }
 
 func needsPrune(e profiles.Entry, now time.Time) bool {

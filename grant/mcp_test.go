@@ -1155,8 +1155,9 @@ func profileNames(s []grant.SessionOutput) []string {
 	return out
 }
 
-// TestMCPGrantAccessTakenID shows that a new grant never reuses the id of an
-// existing one: its credentials would overwrite the other grant's item.
+// TestMCPGrantAccessTakenID gives a new grant the id of a live one. The
+// grant is refused, and the live grant's keychain item is untouched: storing
+// the new credentials under that id would have replaced it.
 func TestMCPGrantAccessTakenID(t *testing.T) {
 	ids := []string{"taken234", "taken234", "fresh567"}
 	h := newHarness(t, func(h *harness) {
@@ -1171,13 +1172,20 @@ func TestMCPGrantAccessTakenID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := h.grant([]string{"s3"}, "full", "30m")
-	if first.SessionID != "taken234" || second.SessionID != "fresh567" {
-		t.Fatalf("session ids = %q, %q; want taken234 then fresh567", first.SessionID, second.SessionID)
+	msg := h.toolErr("grant_access", map[string]any{"services": []string{"s3"}, "level": "full", "ttl": "30m"})
+	if !strings.Contains(msg, "grant id taken234 is already in") || !strings.Contains(msg, "try again") {
+		t.Errorf("refusal %q does not name the taken id and the next step", msg)
 	}
 	after, err := h.m.Keys.Get(first.SessionID)
-	if err != nil || after.AccessKeyID != before.AccessKeyID {
-		t.Errorf("the first grant's item changed: %v", err)
+	if err != nil || after.AccessKeyID != before.AccessKeyID || after.SessionToken != before.SessionToken {
+		t.Errorf("the live grant's keychain item changed (err %v)", err)
+	}
+	if diff := cmp.Diff([]string{"tb-taken234"}, h.keychainKeys()); diff != "" {
+		t.Errorf("keychain items after the refusal (-want +got):\n%s", diff)
+	}
+	second := h.grant([]string{"s3"}, "full", "30m")
+	if second.SessionID != "fresh567" {
+		t.Errorf("the next grant's id = %q, want fresh567", second.SessionID)
 	}
 	if got := len(h.sessions()); got != 2 {
 		t.Errorf("%d live sessions, want 2", got)

@@ -20,6 +20,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -337,9 +340,12 @@ type Set struct {
 	home    string
 	orig    []byte // the file as read, to skip writes that change nothing
 	chunks  []chunk
-	entries map[string]Entry
+	entries map[string]*Entry // never changed in place: shared with File's cache
 	bad     map[string]error
 	changed bool
+	// shared marks chunks, entries and bad as shared with [File]'s copy of
+	// the last read; the first change copies them.
+	shared bool
 }
 
 // parsed is one section's parse, remembered by [File] across reads.
@@ -353,7 +359,7 @@ type parsed struct {
 // than on every grant; nil parses everything. It returns the parses of this
 // data's sections, to become the next cache.
 func newSet(data []byte, home string, cache map[string]parsed) (*Set, map[string]parsed) {
-	s := &Set{home: home, orig: data, chunks: split(data), entries: map[string]Entry{}, bad: map[string]error{}}
+	s := &Set{home: home, orig: data, chunks: split(data), entries: map[string]*Entry{}, bad: map[string]error{}}
 	next := make(map[string]parsed, len(cache))
 	for _, c := range s.chunks {
 		if c.id == "" {
@@ -368,10 +374,25 @@ func newSet(data []byte, home string, cache map[string]parsed) (*Set, map[string
 			s.bad[c.id] = fmt.Errorf("profile %s%s: %w", Prefix, c.id, p.err)
 			continue
 		}
-		p.e.Access = slices.Clone(p.e.Access) // the cache's copy stays as parsed
-		s.entries[c.id] = p.e
+		s.entries[c.id] = &p.e
 	}
 	return s, next
+}
+
+// view returns a copy of s that shares its contents until either changes.
+func (s *Set) view() *Set {
+	s.shared = true
+	v := *s
+	v.changed = false
+	return &v
+}
+
+// own makes s's contents its own before a change. Chunk texts stay shared: a
+// change replaces a chunk's text, never edits it.
+func (s *Set) own() {
+	if s.shared {
+		s.chunks, s.entries, s.bad, s.shared = slices.Clone(s.chunks), maps.Clone(s.entries), maps.Clone(s.bad), false
+	}
 }
 
 // Entries returns our well-formed sections in file order.
@@ -379,10 +400,23 @@ func (s *Set) Entries() []Entry {
 	out := make([]Entry, 0, len(s.entries))
 	for _, c := range s.chunks {
 		if e, ok := s.entries[c.id]; ok && c.id != "" {
-			out = append(out, e)
+			out = append(out, e.copy())
 		}
 	}
 	return out
+}
+
+// All yields our well-formed sections in file order without copying them,
+// for scans over many grants. The entries share their Access with the set:
+// read it, never change it; [Set.Entries] gives copies to keep.
+func (s *Set) All() iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		for _, c := range s.chunks {
+			if e, ok := s.entries[c.id]; ok && c.id != "" && !yield(*e) {
+				return
+			}
+		}
+	}
 }
 
 // Problems returns one error per tb- section that could not be read; such
@@ -400,7 +434,17 @@ func (s *Set) Problems() []error {
 // Get returns the section of grant id.
 func (s *Set) Get(id string) (Entry, bool) {
 	e, ok := s.entries[id]
-	return e, ok
+	if !ok {
+		return Entry{}, false
+	}
+	return e.copy(), true
+}
+
+// copy returns *e with its own Access, which the caller may change.
+func (e *Entry) copy() Entry {
+	c := *e
+	c.Access = slices.Clone(e.Access)
+	return c
 }
 
 // Has reports whether any section, well-formed or not, is named tb-<id>.
@@ -415,8 +459,10 @@ func (s *Set) Put(e Entry) error {
 	if err != nil {
 		return err
 	}
+	s.own()
 	s.changed = true
-	s.entries[e.ID] = e
+	e.Access = slices.Clone(e.Access)
+	s.entries[e.ID] = &e
 	delete(s.bad, e.ID)
 	for i, c := range s.chunks {
 		if c.id == e.ID {
@@ -436,6 +482,10 @@ func (s *Set) Put(e Entry) error {
 
 // Remove deletes the section of grant id, if any.
 func (s *Set) Remove(id string) {
+	if !s.Has(id) {
+		return
+	}
+	s.own()
 	s.chunks = slices.DeleteFunc(s.chunks, func(c chunk) bool {
 		if c.id == id {
 			s.changed = true
@@ -448,11 +498,15 @@ func (s *Set) Remove(id string) {
 }
 
 func (s *Set) bytes() []byte {
-	var b bytes.Buffer
+	n := 0
 	for _, c := range s.chunks {
-		b.Write(c.text)
+		n += len(c.text)
 	}
-	return b.Bytes()
+	b := make([]byte, 0, n)
+	for _, c := range s.chunks {
+		b = append(b, c.text...)
+	}
+	return b
 }
 
 // File is the dedicated AWS config file of one state directory.
@@ -465,19 +519,55 @@ type File struct {
 
 	mu    sync.Mutex
 	cache map[string]parsed // by section text; see newSet
+	// last is the file as this File last read or wrote it. A grant reads
+	// the file twice, for its prune and under the lock, and a server's next
+	// grant finds what it wrote itself: while the bytes on disk are the
+	// same, a read is a view of last.
+	last    *Set
+	scratch []byte // see Read
 }
 
 // Read parses the file without locking; a missing file is an empty set.
 func (f *File) Read() (*Set, error) {
-	data, err := os.ReadFile(f.Path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading %s: %w", f.Path, err)
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s, next := newSet(data, f.Home, f.cache)
-	f.cache = next
-	return s, nil
+	// Read into a buffer kept across reads: most reads find what the last
+	// one did, and then only the comparison needs the bytes.
+	data, err := readInto(f.Path, f.scratch[:0])
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", f.Path, err)
+	}
+	f.scratch = data
+	if f.last == nil || !bytes.Equal(data, f.last.orig) {
+		f.last, f.cache = newSet(bytes.Clone(data), f.Home, f.cache)
+	}
+	return f.last.view(), nil
+}
+
+// readInto reads the file at path into buf, growing it as needed; a missing
+// file is empty.
+func readInto(path string, buf []byte) ([]byte, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return buf, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := fh.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Update runs fn on the current contents under the file lock and writes the
@@ -500,7 +590,17 @@ func (f *File) Update(fn func(*Set) error) error {
 	if !s.changed || bytes.Equal(out, s.orig) {
 		return nil
 	}
-	return WriteFileAtomic(f.Path, out, 0o600)
+	if err := WriteFileAtomic(f.Path, out, 0o600); err != nil {
+		return err
+	}
+	// s now describes out exactly: its chunks are the sections render wrote
+	// and the untouched text around them, cut where split would cut out.
+	// TestCachedReadsMatchFreshReads holds this.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = s.view()
+	f.last.orig = out
+	return nil
 }
 
 // WriteFileAtomic replaces path with data: a temporary file with mode perm in

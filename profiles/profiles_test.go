@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -665,6 +666,78 @@ func TestCredentialProcess(t *testing.T) {
 			change(&e)
 			if line, err := CredentialProcess(e); err == nil {
 				t.Errorf("CredentialProcess(%+v) = %q, want an error", e.Helper, line)
+			}
+		})
+	}
+}
+
+// TestCachedReadsMatchFreshReads runs random changes through one File, which
+// answers reads from what it last read or wrote, and through a new File for
+// every step, which parses the file afresh. Both must write the same bytes
+// and read back the same sections, whatever foreign text sits around ours.
+func TestCachedReadsMatchFreshReads(t *testing.T) {
+	foreign := "# my profiles\n[default]\nregion = eu-west-1\n\n; about the next one\n[profile other]\nregion = us-west-2\n# trailing comment"
+	malformed := "[profile tb-broken1]\ntb_status = paused\n\n"
+	for seed := range int64(20) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 1))
+			dir := t.TempDir()
+			cachedPath, freshPath := filepath.Join(dir, "cached"), filepath.Join(dir, "fresh")
+			for _, p := range []string{cachedPath, freshPath} {
+				writeString(t, p, malformed+foreign, 0o600)
+			}
+			cached := &File{Path: cachedPath, Home: testHome}
+			var live []string
+			for step := range 40 {
+				var fn func(*Set) error
+				fail := false
+				switch op := rng.IntN(6); {
+				case op == 0 || len(live) == 0:
+					e := active(fmt.Sprintf("g%03d%03d", seed, step))
+					live = append(live, e.ID)
+					fn = put(e)
+				case op == 1:
+					e := active(live[rng.IntN(len(live))])
+					e.Status, e.Revoked = Revoked, created.Add(time.Duration(step)*time.Minute)
+					fn = put(e)
+				case op == 2:
+					i := rng.IntN(len(live))
+					fn = remove(live[i], "nosuch99")
+					live = slices.Delete(live, i, i+1)
+				case op == 3:
+					fn = remove("broken1")
+				case op == 4:
+					// A change that fails writes nothing, and must not show
+					// in the cached File's later reads either.
+					fail = true
+					fn = func(s *Set) error {
+						s.Remove(live[0])
+						if err := s.Put(active("failed12")); err != nil {
+							return err
+						}
+						return errors.New("refused")
+					}
+				default:
+					fn = func(*Set) error { return nil }
+				}
+				if fail {
+					if cached.Update(fn) == nil || (&File{Path: freshPath, Home: testHome}).Update(fn) == nil {
+						t.Fatalf("step %d: a failing change succeeded", step)
+					}
+				} else {
+					mustUpdate(t, cached, fn)
+					mustUpdate(t, &File{Path: freshPath, Home: testHome}, fn)
+				}
+				if got, want := readString(t, cachedPath), readString(t, freshPath); got != want {
+					t.Fatalf("step %d: the cached File wrote\n%s\nwant\n%s", step, got, want)
+				}
+				c, f := mustRead(t, cached), mustRead(t, &File{Path: cachedPath, Home: testHome})
+				if diff := cmp.Diff(f.Entries(), c.Entries()); diff != "" {
+					t.Fatalf("step %d: entries (-fresh +cached):\n%s", step, diff)
+				}
+				if diff := cmp.Diff(fmt.Sprint(f.Problems()), fmt.Sprint(c.Problems())); diff != "" {
+					t.Fatalf("step %d: problems (-fresh +cached):\n%s", step, diff)
+				}
 			}
 		})
 	}

@@ -377,7 +377,7 @@ func s3ls(bin, work string) (row, error) {
 			return timeRun(awsEnv, "/usr/bin/aws", "--profile", p, "--endpoint-url", m.URL, "--region", "us-east-1", "s3", "ls", "s3://"+sc.Readable)
 		}
 	}
-	res, err := interleave(15, map[string]func() (time.Duration, error){"tb": ls(profile), "static": ls("static")})
+	res, err := interleave(25, map[string]func() (time.Duration, error){"tb": ls(profile), "static": ls("static")})
 	if err != nil {
 		return row{}, err
 	}
@@ -476,10 +476,21 @@ func serve(bin, stsURL, work string, rounds int) ([]row, error) {
 			}
 		}
 	}
+	lister, err := startLineClient(bin, environ("many"))
+	if err != nil {
+		return nil, err
+	}
+	defer lister.close()
+	if err := lister.readResult(); err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(lister.in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n"); err != nil {
+		return nil, err
+	}
 	res, err := interleave(rounds, map[string]func() (time.Duration, error){
 		"few":  func() (time.Duration, error) { return few.call("grant_access", grantArgs) },
 		"many": func() (time.Duration, error) { return many.call("grant_access", grantArgs) },
-		"list": func() (time.Duration, error) { return many.call("list_active_sessions", map[string]any{}) },
+		"list": func() (time.Duration, error) { return lister.call("list_active_sessions") },
 	})
 	if err != nil {
 		return nil, err
@@ -495,30 +506,75 @@ func serve(bin, stsURL, work string, rounds int) ([]row, error) {
 	}, nil
 }
 
-// initTime starts serve, sends initialize, and times the first response line.
-func initTime(bin string, environ []string) (time.Duration, error) {
+// lineClient speaks JSON-RPC to serve one line at a time, as an agent's
+// client does on stdio, and times each request until its response line has
+// arrived: the server's work and the pipe, not a client library's decoding.
+type lineClient struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	next int
+}
+
+const initialize = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`
+
+// startLineClient starts serve and returns once the initialize request is
+// written; the first [lineClient.request] reads its answer.
+func startLineClient(bin string, environ []string) (*lineClient, error) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = environ
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &lineClient{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), next: 1}
+	_, err = io.WriteString(in, initialize+"\n")
+	return c, err
+}
+
+// readResult reads one response line and checks that it is a result.
+func (c *lineClient) readResult() error {
+	line, err := c.out.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, `{"jsonrpc":"2.0","id":`) || !strings.Contains(line[:min(len(line), 40)], `"result"`) || strings.Contains(line, `"isError":true`) {
+		return fmt.Errorf("response %.200q, %v", line, err)
+	}
+	return nil
+}
+
+// call sends a tools/call and times it until its response line is read.
+func (c *lineClient) call(tool string) (time.Duration, error) {
+	req := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":%q,"arguments":{}}}`+"\n", c.next, tool)
+	c.next++
+	start := time.Now()
+	if _, err := io.WriteString(c.in, req); err != nil {
 		return 0, err
 	}
-	defer func() { in.Close(); cmd.Wait() }()
-	io.WriteString(in, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`+"\n")
-	line, err := bufio.NewReader(out).ReadString('\n')
-	d := time.Since(start)
-	if err != nil || !strings.Contains(line, `"result"`) {
-		return d, fmt.Errorf("initialize: %q, %v", line, err)
+	err := c.readResult()
+	return time.Since(start), err
+}
+
+func (c *lineClient) close() {
+	c.in.Close()
+	c.cmd.Wait()
+}
+
+// initTime starts serve, sends initialize, and times the first response line.
+func initTime(bin string, environ []string) (time.Duration, error) {
+	start := time.Now()
+	c, err := startLineClient(bin, environ)
+	if err != nil {
+		return 0, err
 	}
-	return d, nil
+	defer c.close()
+	err = c.readResult()
+	return time.Since(start), err
 }
 
 func printTable(w io.Writer, rows []row) {
