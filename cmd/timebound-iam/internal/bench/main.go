@@ -519,7 +519,7 @@ type lineClient struct {
 const initialize = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`
 
 // startLineClient starts serve and returns once the initialize request is
-// written; the first [lineClient.request] reads its answer.
+// written; the first [lineClient.readResult] reads its answer.
 func startLineClient(bin string, environ []string) (*lineClient, error) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = environ
