@@ -52,6 +52,10 @@ type Config struct {
 	// FilePassphrase unlocks the file backend; environment only, never read
 	// from the config file.
 	FilePassphrase string
+	// SourceIdentity is sent as AssumeRole's SourceIdentity, which CloudTrail
+	// records on every call a grant makes and which no one can change
+	// afterwards; for example "alice@build-07". Empty sends none.
+	SourceIdentity string
 }
 
 // Defaults for keys the config leaves out.
@@ -62,7 +66,7 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "default_ttl", "max_ttl", "services", "keyring_backend"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "default_ttl", "max_ttl", "services", "keyring_backend", "source_identity"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -71,6 +75,8 @@ var envKeys = map[string]string{
 	"TIMEBOUND_IAM_STS_ENDPOINT":    "sts_endpoint",
 	"TIMEBOUND_IAM_STS_DIALECT":     "sts_dialect",
 	"TIMEBOUND_IAM_KEYRING_BACKEND": "keyring_backend",
+	// One config shared by several users or machines can still name each.
+	"TIMEBOUND_IAM_SOURCE_IDENTITY": "source_identity",
 }
 
 // Home returns the state directory: $TIMEBOUND_IAM_HOME, else
@@ -134,6 +140,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		STSEndpoint:    values["sts_endpoint"],
 		STSDialect:     values["sts_dialect"],
 		KeyringBackend: values["keyring_backend"],
+		SourceIdentity: values["source_identity"],
 		FilePassphrase: getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"),
 		DefaultTTL:     DefaultDefaultTTL,
 		MaxTTL:         DefaultMaxTTL,
@@ -147,6 +154,10 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 	case DialectAWS, DialectMinIO:
 	default:
 		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, DialectAWS, DialectMinIO)
+	}
+	// STS would refuse a bad one only at the first grant.
+	if v := cfg.SourceIdentity; v != "" && (len(v) < 2 || len(v) > 64 || !iamNameChars(v)) {
+		return Config{}, fmt.Errorf("source_identity %q is not valid in STS: use 2 to 64 letters, digits and + = , . @ _ -, such as alice@build-07", v)
 	}
 	for _, s := range strings.FieldsFunc(values["services"], func(r rune) bool { return r == ',' || r == ' ' }) {
 		s = strings.ToLower(s)
@@ -190,6 +201,21 @@ func (c Config) CheckRole() error {
 		return fmt.Errorf("role_arn %q is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker", c.RoleARN)
 	}
 	return nil
+}
+
+// iamNameChars reports whether s holds only the characters IAM and STS allow
+// in names (roles, session names, source identities): ASCII letters, digits
+// and + = , . @ _ -. It is written out rather than a regexp: this package is
+// linked into the credential_process helper, and compiling `^[\w+=,.@-]*$`
+// at start-up costs every AWS CLI call a quarter of a millisecond.
+func iamNameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c Config) allows(service string) bool {

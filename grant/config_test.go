@@ -87,6 +87,51 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
+// TestLoadConfigSourceIdentity: STS takes 2 to 64 characters of [\w+=,.@-]
+// as SourceIdentity; anything else is refused when the config is read, with
+// the key and the allowed characters, rather than by STS at the first grant.
+func TestLoadConfigSourceIdentity(t *testing.T) {
+	const allowed = "use 2 to 64 letters, digits and + = , . @ _ -"
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       string // the SourceIdentity, or part of the error
+		wantErr    bool
+	}{
+		{"unset", "", nil, "", false},
+		{"file", "source_identity = alice@build-07\n", nil, "alice@build-07", false},
+		{"env over file", "source_identity = alice@build-07\n", map[string]string{"TIMEBOUND_IAM_SOURCE_IDENTITY": "ci.runner-3"}, "ci.runner-3", false},
+		{"every allowed character", "source_identity = aZ09+=,.@_-\n", nil, "aZ09+=,.@_-", false},
+		{"2 characters", "source_identity = ab\n", nil, "ab", false},
+		{"64 characters", "source_identity = " + strings.Repeat("a", 64) + "\n", nil, strings.Repeat("a", 64), false},
+		{"1 character", "source_identity = a\n", nil, `source_identity "a" is not valid in STS: ` + allowed, true},
+		{"65 characters", "source_identity = " + strings.Repeat("a", 65) + "\n", nil, `source_identity "` + strings.Repeat("a", 65) + `" is not valid in STS: ` + allowed, true},
+		{"space", "source_identity = alice smith\n", nil, `source_identity "alice smith" is not valid in STS`, true},
+		{"slash", "", map[string]string{"TIMEBOUND_IAM_SOURCE_IDENTITY": "ci/runner"}, `source_identity "ci/runner" is not valid in STS`, true},
+		{"colon", "source_identity = alice:laptop\n", nil, `source_identity "alice:laptop" is not valid in STS`, true},
+		{"not ASCII", "source_identity = zoë@host\n", nil, `source_identity "zoë@host" is not valid in STS`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			writeConfig(t, home, tt.file)
+			cfg, err := LoadConfig(home, env(tt.env), nil)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("err = %v, want it to contain %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SourceIdentity != tt.want {
+				t.Errorf("SourceIdentity = %q, want %q", cfg.SourceIdentity, tt.want)
+			}
+		})
+	}
+}
+
 func TestCheckRoleMalformed(t *testing.T) {
 	err := Config{RoleARN: "broker"}.CheckRole()
 	if err == nil || !strings.Contains(err.Error(), `role_arn "broker" is not a role ARN`) {

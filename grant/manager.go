@@ -9,9 +9,11 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -137,12 +139,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	out, err := m.STS.AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn:         aws.String(m.Config.RoleARN),
-		RoleSessionName: aws.String("timebound-iam-" + id),
-		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
-		Policy:          aws.String(policy),
-	})
+	out, err := m.STS.AssumeRole(ctx, m.assumeRoleInput(id, r, policy))
 	if err != nil {
 		return Session{}, explainSTS(err, m.Config, ShortDuration(r.TTL))
 	}
@@ -189,6 +186,64 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
 	return s, nil
+}
+
+// The session tags every grant's AssumeRole carries. CloudTrail records them
+// with the role session, and policies can test them as
+// aws:PrincipalTag/<key>. The keys stay clear of the "aws:" prefix STS
+// reserves.
+const (
+	SessionTag = "timebound-iam:session" // the grant's profile, tb-<id>
+	LevelTag   = "timebound-iam:level"   // read_only, full or mixed
+	ClientTag  = "timebound-iam:client"  // the MCP client's name from initialize, or "cli"
+)
+
+// assumeRoleInput is the AssumeRole request of grant id: the session name
+// and the tags tie the CloudTrail record to the grant, and SourceIdentity,
+// when configured, to the person or machine. MinIO ignores SourceIdentity
+// and Tags, so the MinIO dialect sends them too.
+func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.AssumeRoleInput {
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(m.Config.RoleARN),
+		RoleSessionName: aws.String("timebound-iam-" + id),
+		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
+		Policy:          aws.String(policy),
+		Tags: []types.Tag{
+			{Key: aws.String(SessionTag), Value: aws.String(profiles.Prefix + id)},
+			{Key: aws.String(LevelTag), Value: aws.String(Session{Access: r.Access}.Level())},
+		},
+	}
+	// The client's name is whatever the agent sent in initialize; an empty
+	// one says nothing, so it is left out.
+	if client := tagValue(r.Client); client != "" {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(ClientTag), Value: aws.String(client)})
+	}
+	if m.Config.SourceIdentity != "" {
+		in.SourceIdentity = aws.String(m.Config.SourceIdentity)
+	}
+	return in
+}
+
+// maxTagValue is STS's limit on a session tag's value, in characters.
+const maxTagValue = 256
+
+// tagValue makes s a session tag value STS accepts, so that an odd client
+// name never fails a grant: at most 256 characters of letters, digits,
+// spaces and _ . : / = + - @, every other character becoming _.
+func tagValue(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range strings.TrimSpace(s) {
+		if n == maxTagValue {
+			break
+		}
+		if !unicode.IsLetter(c) && !unicode.IsNumber(c) && c != ' ' && !strings.ContainsRune("_.:/=+-@", c) {
+			c = '_'
+		}
+		b.WriteRune(c)
+		n++
+	}
+	return b.String()
 }
 
 // MaskKey shows only the last 4 characters of an access key id.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -526,13 +528,16 @@ func TestMCPGrantAccess(t *testing.T) {
 			t.Fatalf("%d AssumeRole calls, want 1", len(calls))
 		}
 		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:DescribeJob","s3:Get*","s3:List*"],"Resource":"*"}]}`
+		// No source_identity is configured, so none is sent; the client tag
+		// is the name the client gave in initialize.
 		wantIn := &sts.AssumeRoleInput{
 			RoleArn:         aws.String(testRole),
 			RoleSessionName: aws.String("timebound-iam-" + id),
 			DurationSeconds: aws.Int32(900),
 			Policy:          aws.String(policy),
+			Tags:            tags("tb-"+id, "read_only", clientName),
 		}
-		if diff := cmp.Diff(wantIn, calls[0], cmpopts.IgnoreUnexported(sts.AssumeRoleInput{})); diff != "" {
+		if diff := cmp.Diff(wantIn, calls[0], cmpopts.IgnoreUnexported(sts.AssumeRoleInput{}, types.Tag{})); diff != "" {
 			t.Errorf("AssumeRole input (-want +got):\n%s", diff)
 		}
 		// The literal above must be what the catalog calls s3's read-only
@@ -613,6 +618,167 @@ func TestMCPGrantAccess(t *testing.T) {
 // TestMCPResultsCarryNoSecret walks every tool, successes and failures, and
 // then checks every result's JSON (text and structured content), the log and
 // the profiles file against every credential STS issued.
+// tags are the session tags of a grant, in the order Grant sends them; an
+// empty client is left out.
+func tags(session, level, client string) []types.Tag {
+	out := []types.Tag{
+		{Key: aws.String("timebound-iam:session"), Value: aws.String(session)},
+		{Key: aws.String("timebound-iam:level"), Value: aws.String(level)},
+	}
+	if client != "" {
+		out = append(out, types.Tag{Key: aws.String("timebound-iam:client"), Value: aws.String(client)})
+	}
+	return out
+}
+
+// TestGrantAssumeRoleInput pins the whole AssumeRole input for the ways a
+// grant is asked for: the CLI's request (Client "cli"), mixed levels, the
+// configured source_identity, and client names that break STS's tag rules,
+// which must be made to fit rather than fail the grant.
+func TestGrantAssumeRoleInput(t *testing.T) {
+	long := strings.Repeat("é", 300)
+	tests := []struct {
+		name           string
+		sourceIdentity string
+		access         []grant.Access
+		client         string
+		wantLevel      string
+		wantClient     string
+	}{
+		{"cli, with source_identity", "alice@build-07", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "cli", "read_only", "cli"},
+		{"mixed levels", "", []grant.Access{{Service: "s3", Level: grant.Full}, {Service: "logs", Level: grant.ReadOnly}}, "cli", "mixed", "cli"},
+		{"full", "", []grant.Access{{Service: "s3", Level: grant.Full}}, "Kiro CLI", "full", "Kiro CLI"},
+		{"allowed punctuation kept", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "@scope/agent_v1.2:beta=+-", "read_only", "@scope/agent_v1.2:beta=+-"},
+		{"other characters become _", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, " Claude Code (VS Code) ✓\n\"x\" ", "read_only", "Claude Code _VS Code_ ___x_"},
+		{"unicode letters kept", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "Zoë's agent", "read_only", "Zoë_s agent"},
+		{"cut to 256 characters", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, long, "read_only", long[:2*256]},
+		{"no client", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "", "read_only", ""},
+		{"nothing left of the client", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "   ", "read_only", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(h *harness) { h.m.Config.SourceIdentity = tt.sourceIdentity })
+			s, err := h.m.Grant(context.Background(), grant.Request{Access: tt.access, TTL: 30 * time.Minute, Client: tt.client})
+			if err != nil {
+				t.Fatal(err)
+			}
+			policy, err := grant.Policy(tt.access, grant.DialectAWS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &sts.AssumeRoleInput{
+				RoleArn:         aws.String(testRole),
+				RoleSessionName: aws.String("timebound-iam-" + s.ID),
+				DurationSeconds: aws.Int32(1800),
+				Policy:          aws.String(policy),
+				Tags:            tags("tb-"+s.ID, tt.wantLevel, tt.wantClient),
+			}
+			if tt.sourceIdentity != "" {
+				want.SourceIdentity = aws.String(tt.sourceIdentity)
+			}
+			calls := h.sts.calls()
+			if len(calls) != 1 {
+				t.Fatalf("%d AssumeRole calls, want 1", len(calls))
+			}
+			if diff := cmp.Diff(want, calls[0], cmpopts.IgnoreUnexported(sts.AssumeRoleInput{}, types.Tag{})); diff != "" {
+				t.Errorf("AssumeRole input (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// startStandIn starts the STS stand-in for the rest of t, with base
+// credentials in the environment and no AWS config files to read.
+func startStandIn(t *testing.T) *granttest.STS {
+	t.Helper()
+	stand, err := granttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stand.Close() })
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           "AKIAIOSFODNN7EXAMPLE",
+		"AWS_SECRET_ACCESS_KEY":       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_CONFIG_FILE":             "/nonexistent",
+		"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		t.Setenv(k, v)
+	}
+	return stand
+}
+
+// TestGrantAttributionOnTheWire sends a CLI grant through aws-sdk-go-v2's
+// real STS client to the stand-in, which refuses a SourceIdentity or tags
+// that STS would refuse, and checks the parameters that reached it.
+func TestGrantAttributionOnTheWire(t *testing.T) {
+	stand := startStandIn(t)
+	home := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"TIMEBOUND_IAM_SOURCE_IDENTITY": "alice@build-07"}[k]
+	}
+	cfg, err := grant.LoadConfig(home, getenv, map[string]string{"role_arn": testRole, "sts_endpoint": stand.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := grant.NewSTS(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &grant.Manager{
+		Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
+		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home}, Exe: testExe, Now: time.Now,
+	}
+	access := []grant.Access{{Service: "s3", Level: grant.ReadOnly}, {Service: "logs", Level: grant.Full}}
+	s, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := stand.Issued()
+	if len(issued) != 1 {
+		t.Fatalf("the stand-in issued %d credentials, want 1", len(issued))
+	}
+	policy, err := grant.Policy(access, grant.DialectAWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{
+		"Action":              {"AssumeRole"},
+		"Version":             {"2011-06-15"},
+		"RoleArn":             {testRole},
+		"RoleSessionName":     {"timebound-iam-" + s.ID},
+		"DurationSeconds":     {"900"},
+		"Policy":              {policy},
+		"SourceIdentity":      {"alice@build-07"},
+		"Tags.member.1.Key":   {"timebound-iam:session"},
+		"Tags.member.1.Value": {"tb-" + s.ID},
+		"Tags.member.2.Key":   {"timebound-iam:level"},
+		"Tags.member.2.Value": {"mixed"},
+		"Tags.member.3.Key":   {"timebound-iam:client"},
+		"Tags.member.3.Value": {"cli"},
+	}
+	if diff := cmp.Diff(want, issued[0].Form); diff != "" {
+		t.Errorf("AssumeRole parameters (-want +got):\n%s", diff)
+	}
+
+	// What STS refuses, the stand-in refuses: the checks above can fail.
+	m.Config.SourceIdentity = "alice smith"
+	if _, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli"}); err == nil || !strings.Contains(err.Error(), "'alice smith' at 'sourceIdentity' failed to satisfy constraint") {
+		t.Errorf("a SourceIdentity with a space: err = %v, want STS's ValidationError", err)
+	}
+	for _, tag := range []types.Tag{
+		{Key: aws.String("aws:session"), Value: aws.String("x")},
+		{Key: aws.String("timebound-iam:client"), Value: aws.String("Claude (beta)")},
+	} {
+		_, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+			RoleArn: aws.String(testRole), RoleSessionName: aws.String("timebound-iam-test"), Tags: []types.Tag{tag},
+		})
+		if err == nil || !strings.Contains(err.Error(), "ValidationError") {
+			t.Errorf("tag %s=%s: err = %v, want STS's ValidationError", aws.ToString(tag.Key), aws.ToString(tag.Value), err)
+		}
+	}
+}
+
 func TestMCPResultsCarryNoSecret(t *testing.T) {
 	h := newHarness(t)
 	g1 := h.grant([]string{"s3"}, "read_only", "30m")

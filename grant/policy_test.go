@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,12 @@ func TestPolicyGolden(t *testing.T) {
 		{"mixed_s3_full_ec2_read_only", []Access{{"s3", Full}, {"ec2", ReadOnly}}},
 		{"s3express_conditional", []Access{{"s3express", ReadOnly}}},
 		{"order_independent", []Access{{"logs", ReadOnly}, {"lambda", ReadOnly}}},
+		// The escalation denies: at every level, only the named services'.
+		{"iam_read_only", []Access{{"iam", ReadOnly}}},
+		{"iam_full", []Access{{"iam", Full}}},
+		{"sts_full", []Access{{"sts", Full}}},
+		{"mixed_s3_read_only_iam_full_sts_read_only", []Access{{"s3", ReadOnly}, {"iam", Full}, {"sts", ReadOnly}}},
+		{"cognito_identity_read_only", []Access{{"cognito-identity", ReadOnly}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,8 +58,9 @@ func TestPolicyGolden(t *testing.T) {
 }
 
 // TestPolicyShape checks what every policy must be, whatever the services:
-// compact JSON, Version 2012-10-17, Allow only, within the size limit, and
-// exactly the catalog's actions.
+// compact JSON, Version 2012-10-17, within the size limit, Allow statements
+// with exactly the catalog's actions, and a last Deny statement exactly when
+// the service can escalate, holding its escalation actions only.
 func TestPolicyShape(t *testing.T) {
 	for _, svc := range catalog.All() {
 		for _, level := range Levels {
@@ -89,8 +97,25 @@ func TestPolicyShape(t *testing.T) {
 			if doc.Version != "2012-10-17" {
 				t.Errorf("%s %s: Version %q", svc.Prefix, level, doc.Version)
 			}
+			statements := doc.Statement
+			var wantDeny []string
+			for _, p := range EscalationActions {
+				if strings.HasPrefix(p, svc.Prefix+":") {
+					wantDeny = append(wantDeny, p)
+				}
+			}
+			slices.Sort(wantDeny)
+			if n := len(statements); n > 0 && statements[n-1].Effect == "Deny" {
+				last := statements[n-1]
+				statements = statements[:n-1]
+				if diff := cmp.Diff(wantDeny, last.Action); diff != "" || last.Resource != "*" || last.Condition != nil {
+					t.Errorf("%s %s: Deny statement %+v; actions (-want +got):\n%s", svc.Prefix, level, last, diff)
+				}
+			} else if len(wantDeny) > 0 {
+				t.Errorf("%s %s: no Deny of its escalation actions %v", svc.Prefix, level, wantDeny)
+			}
 			var actions []string
-			for _, s := range doc.Statement {
+			for _, s := range statements {
 				if s.Effect != "Allow" || s.Resource != "*" {
 					t.Errorf("%s %s: statement %+v", svc.Prefix, level, s)
 				}
@@ -150,5 +175,197 @@ func TestPolicyMinIODialect(t *testing.T) {
 	}
 	if list := cfg.ServiceList(); len(list) != 1 || list[0].Name != "s3" {
 		t.Errorf("ServiceList under the minio dialect = %v, want s3 only", list)
+	}
+}
+
+// TestEscalationDenied evaluates session policies as IAM would, for actions
+// with no condition: an explicit Deny wins, then an Allow. Each action that
+// mints or widens access must be denied at every level, and at full the
+// Allow must match it too, so that the Deny is what stops it. The controls
+// show that the rest of the service stays granted.
+func TestEscalationDenied(t *testing.T) {
+	denied := map[string][]string{
+		"iam": {
+			"iam:CreateUser", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+			"iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential", "iam:UploadSSHPublicKey",
+			"iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy",
+			"iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary",
+			"iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
+			"iam:DeleteRolePolicy", "iam:DeleteUserPermissionsBoundary", "iam:AddUserToGroup", "iam:AddRoleToInstanceProfile",
+			"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagRole", "iam:UntagUser",
+			"iam:UpdateAssumeRolePolicy", "iam:CreateRole", "iam:PassRole",
+			"iam:CreateSAMLProvider", "iam:UpdateSAMLProvider", "iam:CreateOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+			"iam:AddClientIDToOpenIDConnectProvider", "iam:AcceptDelegationRequest", "iam:EnableOrganizationsRootSessions",
+		},
+		"sts":              {"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoot"},
+		"organizations":    {"organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:UpdatePolicy", "organizations:DisablePolicyType", "organizations:CreateAccount", "organizations:CreateGovCloudAccount", "organizations:InviteAccountToOrganization", "organizations:LeaveOrganization", "organizations:MoveAccount", "organizations:RegisterDelegatedAdministrator"},
+		"account":          {"account:StartPrimaryEmailUpdate", "account:AcceptPrimaryEmailUpdate"},
+		"sso":              {"sso:CreateAccountAssignment", "sso:PutInlinePolicyToPermissionSet", "sso:AttachManagedPolicyToPermissionSet", "sso:DeletePermissionsBoundaryFromPermissionSet", "sso:CreateTrustedTokenIssuer"},
+		"sso-directory":    {"sso-directory:CreateUser", "sso-directory:CreateBearerToken", "sso-directory:AddMemberToGroup"},
+		"identitystore":    {"identitystore:CreateUser", "identitystore:CreateGroupMembership", "identitystore:UpdateUser"},
+		"cognito-identity": {"cognito-identity:GetOpenIdTokenForDeveloperIdentity", "cognito-identity:SetIdentityPoolRoles", "cognito-identity:UpdateIdentityPool"},
+		"rolesanywhere":    {"rolesanywhere:CreateTrustAnchor", "rolesanywhere:UpdateTrustAnchor", "rolesanywhere:EnableProfile"},
+		"ds":               {"ds:ResetUserPassword"},
+	}
+	allowedAtFull := map[string][]string{
+		"iam":              {"iam:GetRole", "iam:ListRoles", "iam:CreatePolicy", "iam:CreateGroup", "iam:DeleteAccessKey", "iam:DeleteUser", "iam:UploadServerCertificate"},
+		"sts":              {"sts:GetCallerIdentity", "sts:DecodeAuthorizationMessage"},
+		"organizations":    {"organizations:DescribePolicy", "organizations:CreatePolicy", "organizations:CreateOrganizationalUnit"},
+		"account":          {"account:GetPrimaryEmail", "account:PutAlternateContact"},
+		"sso":              {"sso:DescribePermissionSet", "sso:CreatePermissionSet", "sso:DeleteAccountAssignment"},
+		"identitystore":    {"identitystore:DeleteUser", "identitystore:ListUsers"},
+		"cognito-identity": {"cognito-identity:GetCredentialsForIdentity", "cognito-identity:DescribeIdentityPool"},
+		"rolesanywhere":    {"rolesanywhere:DisableTrustAnchor", "rolesanywhere:ListProfiles"},
+		"ds":               {"ds:DescribeDirectories"},
+	}
+	for service, actions := range denied {
+		for _, level := range Levels {
+			t.Run(service+"/"+string(level), func(t *testing.T) {
+				// Another service beside it must not change what is denied.
+				p, err := Policy([]Access{{"s3", ReadOnly}, {service, level}}, DialectAWS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range actions {
+					if got := decide(t, p, a); got != "deny" {
+						t.Errorf("%s: %s, want deny; policy %s", a, got, p)
+					}
+					if level == Full && !statementsMatch(t, p, "Allow", a) {
+						t.Errorf("%s: full allows it not, so the Deny proves nothing; policy %s", a, p)
+					}
+				}
+				if level != Full {
+					return
+				}
+				for _, a := range allowedAtFull[service] {
+					if got := decide(t, p, a); got != "allow" {
+						t.Errorf("%s: %s, want allow: the Deny is wider than escalation; policy %s", a, got, p)
+					}
+				}
+			})
+		}
+	}
+}
+
+// decide is IAM's verdict on action from policy's statements without a
+// condition: "deny", "allow" or "implicit deny".
+func decide(t *testing.T, policy, action string) string {
+	switch {
+	case statementsMatch(t, policy, "Deny", action):
+		return "deny"
+	case statementsMatch(t, policy, "Allow", action):
+		return "allow"
+	}
+	return "implicit deny"
+}
+
+func statementsMatch(t *testing.T, policy, effect, action string) bool {
+	t.Helper()
+	var doc struct {
+		Statement []struct {
+			Effect    string
+			Action    []string
+			Condition json.RawMessage
+		}
+	}
+	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Statement {
+		if s.Effect == effect && s.Condition == nil && slices.ContainsFunc(s.Action, func(p string) bool { return actionCovers(p, action) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEscalationActionsSpareReadOnly: a Deny that matched a read-only action
+// would break read_only grants of that service, so no escalation pattern may
+// share a single action name with a pattern of its service's read-only slice,
+// wildcards included. The one exception is deliberate (see
+// [EscalationActions]). Every pattern must also name a catalog service, or it
+// would deny nothing in any grant.
+func TestEscalationActionsSpareReadOnly(t *testing.T) {
+	exempt := map[string]bool{"cognito-identity:GetOpenIdTokenForDeveloperIdentity": true}
+	seen := map[string]bool{}
+	for _, p := range EscalationActions {
+		if seen[p] {
+			t.Errorf("%s is listed twice", p)
+		}
+		seen[p] = true
+		prefix, name, _ := strings.Cut(p, ":")
+		svc, ok := catalog.Lookup(prefix)
+		if !ok {
+			t.Errorf("%s: %q is not a catalog service", p, prefix)
+			continue
+		}
+		if name == "" || !strings.ContainsAny(name[:1], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			t.Errorf("%s does not start with a verb", p)
+		}
+		read := slices.Clone(svc.ReadOnly)
+		for _, c := range svc.ReadOnlyConditional {
+			read = append(read, c.Actions...)
+		}
+		for _, r := range read {
+			if actionsOverlap(p, r) && !exempt[p] {
+				t.Errorf("escalation pattern %s matches actions of read-only %s", p, r)
+			}
+		}
+	}
+	for p := range exempt {
+		if !seen[p] {
+			t.Errorf("exempt %s is no longer in EscalationActions", p)
+		}
+	}
+}
+
+// actionsOverlap reports whether some action name matches both IAM action
+// patterns p and q, each with * and ? wildcards, ignoring case as IAM does.
+func actionsOverlap(p, q string) bool {
+	return overlap(strings.ToLower(p), strings.ToLower(q))
+}
+
+func overlap(p, q string) bool {
+	switch {
+	case p == "" && q == "":
+		return true
+	case p != "" && p[0] == '*':
+		return overlap(p[1:], q) || q != "" && overlap(p, q[1:])
+	case q != "" && q[0] == '*':
+		return overlap(p, q[1:]) || p != "" && overlap(p[1:], q)
+	case p == "" || q == "":
+		return false
+	case p[0] == '?' || q[0] == '?' || p[0] == q[0]:
+		return overlap(p[1:], q[1:])
+	}
+	return false
+}
+
+func TestActionsOverlap(t *testing.T) {
+	tests := []struct {
+		p, q string
+		want bool
+	}{
+		{"iam:Get*", "iam:GetRole", true},
+		{"iam:Get*", "iam:List*", false},
+		{"iam:*AccessKey", "iam:Get*", true}, // "iam:GetAccessKey" matches both
+		{"iam:Create*Provider", "iam:Get*", false},
+		{"iam:Put*", "iam:*Policy", true},
+		{"iam:Put*", "iam:put*", true},
+		{"sts:Assume*", "sts:GetCallerIdentity", false},
+		{"iam:Update*Key", "iam:UpdateAccessKey", true},
+		{"iam:Update*Key", "iam:UpdateAccessKeys", false},
+		{"a?c", "abc", true},
+		{"a?c", "ac", false},
+		{"*", "", true},
+		{"a*", "", false},
+	}
+	for _, tt := range tests {
+		if got := actionsOverlap(tt.p, tt.q); got != tt.want {
+			t.Errorf("actionsOverlap(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
+		}
+		if got := actionsOverlap(tt.q, tt.p); got != tt.want {
+			t.Errorf("actionsOverlap(%q, %q) = %v, want %v", tt.q, tt.p, got, tt.want)
+		}
 	}
 }

@@ -18,31 +18,6 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 )
 
-// EscalationActions are the IAM and STS actions that mint long-lived access,
-// widen a principal's rights or hop to another role. The broker role's
-// permission policy denies them explicitly, so no grant can ever turn into
-// permanent access, whatever else the ceiling allows.
-var EscalationActions = []string{
-	// New identities and credentials.
-	"iam:CreateUser", "iam:CreateAccessKey", "iam:UpdateAccessKey",
-	"iam:CreateLoginProfile", "iam:UpdateLoginProfile",
-	"iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential",
-	"iam:UploadSSHPublicKey", "iam:UploadSigningCertificate",
-	// Policies on users, groups and roles.
-	"iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy",
-	"iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:PutRolePolicy",
-	"iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
-	"iam:DeleteUserPolicy", "iam:DeleteGroupPolicy", "iam:DeleteRolePolicy",
-	"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
-	"iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary",
-	"iam:DeleteUserPermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
-	"iam:AddUserToGroup",
-	// Trust policies, and passing or assuming other roles.
-	"iam:UpdateAssumeRolePolicy", "iam:CreateRole", "iam:PassRole",
-	"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity",
-	"sts:GetFederationToken", "sts:GetSessionToken",
-}
-
 // CeilingPolicyName names the broker role's inline permission policy.
 const CeilingPolicyName = "timebound-iam-ceiling"
 
@@ -143,16 +118,8 @@ func FullServices(permissionPolicy string) map[string]bool {
 
 // CheckRoleName refuses a name IAM would refuse for a role: it must be 1 to
 // 64 ASCII letters, digits and the characters + = , . @ _ -.
-// It is written out rather than a regexp: this package is linked into the
-// credential_process helper, and compiling `^[\w+=,.@-]{1,64}$` at start-up
-// costs every AWS CLI call a quarter of a millisecond.
 func CheckRoleName(name string) error {
-	ok := len(name) >= 1 && len(name) <= 64
-	for i := 0; ok && i < len(name); i++ {
-		c := name[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0
-	}
-	if !ok {
+	if len(name) < 1 || len(name) > 64 || !iamNameChars(name) {
 		return fmt.Errorf("role name %q is not valid in IAM: use 1 to 64 letters, digits and + = , . @ _ -", name)
 	}
 	return nil

@@ -59,9 +59,25 @@ func TestPermissionPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"s3:DescribeJob"`, `"s3:Get*"`, `"lambda:*"`, `"Effect": "Deny"`, `"iam:CreateAccessKey"`, `"sts:AssumeRole"`} {
+	for _, want := range []string{`"s3:DescribeJob"`, `"s3:Get*"`, `"lambda:*"`} {
 		if !strings.Contains(p, want) {
 			t.Errorf("policy lacks %s", want)
+		}
+	}
+	// The ceiling denies the whole list, whatever services it allows: other
+	// policies on the role may allow more than the ceiling does.
+	var doc struct{ Statement []roleStatement }
+	if err := json.Unmarshal([]byte(p), &doc); err != nil {
+		t.Fatal(err)
+	}
+	deny := doc.Statement[len(doc.Statement)-1]
+	want := slices.Sorted(slices.Values(EscalationActions))
+	if deny.Sid != "TimeboundIamNoEscalation" || deny.Effect != "Deny" || deny.Resource != "*" || !slices.Equal(deny.Action, want) {
+		t.Errorf("last statement %+v, want Sid TimeboundIamNoEscalation denying EscalationActions", deny)
+	}
+	for _, a := range []string{"iam:CreateAccessKey", "sts:AssumeRole", "organizations:LeaveOrganization", "sso:CreateAccountAssignment"} {
+		if got := decide(t, p, a); got != "deny" {
+			t.Errorf("ceiling: %s is %s, want deny", a, got)
 		}
 	}
 	var all []Access

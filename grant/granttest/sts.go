@@ -11,7 +11,8 @@
 //   - anything else     MaxSessionDuration 12h
 //
 // Every answer carries fresh random credentials, which tests can then look
-// for wherever a secret must not appear.
+// for wherever a secret must not appear. A SourceIdentity or session tags
+// that break STS's rules get STS's ValidationError.
 package granttest
 
 import (
@@ -22,10 +23,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Issued is one set of credentials the stand-in handed out.
@@ -109,6 +112,10 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, 400, "ValidationError", "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048")
 		return
 	}
+	if msg := checkAttribution(r.Form); msg != "" {
+		fail(w, 400, "ValidationError", msg)
+		return
+	}
 	is := Issued{
 		AccessKeyID:     "ASIA" + strings.ToUpper(random(8)),
 		SecretAccessKey: random(20),
@@ -132,12 +139,59 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
       <Arn>%s</Arn>
       <AssumedRoleId>AROAEXAMPLE:%s</AssumedRoleId>
     </AssumedRoleUser>
-    <PackedPolicySize>%d</PackedPolicySize>
+    <PackedPolicySize>%d</PackedPolicySize>%s
   </AssumeRoleResult>
   <ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>
 </AssumeRoleResponse>`, is.AccessKeyID, is.SecretAccessKey, is.SessionToken, is.Expires.Format(time.RFC3339),
 		esc(strings.Replace(role, ":iam::", ":sts::", 1)+"/"+r.Form.Get("RoleSessionName")), esc(r.Form.Get("RoleSessionName")),
-		len(r.Form.Get("Policy"))*100/2048, random(8))
+		len(r.Form.Get("Policy"))*100/2048, sourceIdentity(r.Form), random(8))
+}
+
+// STS's rules for SourceIdentity and session tags, so that a request AWS
+// would refuse fails here too.
+var (
+	sourceIdentityChars = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	tagChars            = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// checkAttribution returns STS's complaint about the request's
+// SourceIdentity or Tags, or "" when STS would take them.
+func checkAttribution(form url.Values) string {
+	if v, ok := form["SourceIdentity"]; ok && !sourceIdentityChars.MatchString(v[0]) {
+		return "1 validation error detected: Value '" + v[0] + "' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+	}
+	seen := map[string]bool{}
+	for i := 1; ; i++ {
+		n := strconv.Itoa(i)
+		key, ok := form["Tags.member."+n+".Key"]
+		if !ok {
+			break
+		}
+		k, v := key[0], form.Get("Tags.member."+n+".Value")
+		switch {
+		case i > 50:
+			return "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"
+		case len(k) == 0 || utf8.RuneCountInString(k) > 128 || !tagChars.MatchString(k):
+			return "1 validation error detected: Value '" + k + "' at 'tags." + n + ".member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"
+		case utf8.RuneCountInString(v) > 256 || !tagChars.MatchString(v):
+			return "1 validation error detected: Value '" + v + "' at 'tags." + n + ".member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return "Tag keys can't start with 'aws:'"
+		case seen[strings.ToLower(k)]:
+			return "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+		}
+		seen[strings.ToLower(k)] = true
+	}
+	return ""
+}
+
+// sourceIdentity is the response's SourceIdentity element, which AWS sends
+// when the request set one.
+func sourceIdentity(form url.Values) string {
+	if v := form.Get("SourceIdentity"); v != "" {
+		return "\n    <SourceIdentity>" + esc(v) + "</SourceIdentity>"
+	}
+	return ""
 }
 
 func fail(w http.ResponseWriter, status int, code, msg string) {
