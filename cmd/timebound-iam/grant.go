@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/urfave/cli/v2"
@@ -18,15 +21,47 @@ func grantCommand() *cli.Command {
 			"Examples:\n" +
 			"  timebound-iam grant -s s3 -t 30m\n" +
 			"  timebound-iam grant -s s3:full -s logs:ro -t 1h --reason \"fix the upload job\"",
-		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is read_only (alias ro) or full"},
-			&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: read_only (ro) or full"},
-			&cli.StringFlag{Name: "ttl", Aliases: []string{"t"}, Usage: "lifetime, a Go duration from 15m to max_ttl (default: default_ttl, 1h)"},
-			&cli.StringFlag{Name: "reason", Usage: "why the access is needed; logged, never written to the AWS config"},
+		Flags: append(append(grantFlags(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (the fields of grant_access's result)"},
-		}, configFlags()...),
+		), configFlags()...),
 		Action: grantAction,
 	}
+}
+
+// grantFlags are what a grant asks for, on grant and on exec.
+func grantFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is read_only (alias ro) or full"},
+		&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: read_only (ro) or full"},
+		&cli.StringFlag{Name: "ttl", Aliases: []string{"t"}, Usage: "lifetime, a Go duration from 15m to max_ttl (default: default_ttl, 1h)"},
+		&cli.StringFlag{Name: "reason", Usage: "why the access is needed; logged, never written to the AWS config"},
+	}
+}
+
+// grantInput is a grant as given by grantFlags.
+type grantInput struct {
+	services           []string
+	level, ttl, reason string
+}
+
+func grantInputFrom(c *cli.Context) grantInput {
+	return grantInput{services: c.StringSlice("service"), level: c.String("level"), ttl: c.String("ttl"), reason: c.String("reason")}
+}
+
+// grantFrom checks in against m's configuration and carries out the grant.
+// It returns the request too: its TTL is the one asked for, or the default.
+func grantFrom(ctx context.Context, m *grant.Manager, in grantInput) (grant.Session, grant.Request, error) {
+	access, err := parseServices(in.services, in.level)
+	if err != nil {
+		return grant.Session{}, grant.Request{}, err
+	}
+	ttl, err := grant.ParseTTL(in.ttl, m.Config.DefaultTTL, m.Config.MaxTTL)
+	if err != nil {
+		return grant.Session{}, grant.Request{}, err
+	}
+	r := grant.Request{Access: access, TTL: ttl, Reason: in.reason, Client: "cli"}
+	s, err := m.Grant(ctx, r)
+	return s, r, err
 }
 
 func grantAction(c *cli.Context) error {
@@ -37,30 +72,27 @@ func grantAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	access, err := parseServices(c.StringSlice("service"), c.String("level"))
+	s, r, err := grantFrom(c.Context, m, grantInputFrom(c))
 	if err != nil {
 		return err
 	}
-	ttl, err := grant.ParseTTL(c.String("ttl"), m.Config.DefaultTTL, m.Config.MaxTTL)
-	if err != nil {
-		return err
-	}
-	s, err := m.Grant(c.Context, grant.Request{Access: access, TTL: ttl, Reason: c.String("reason"), Client: "cli"})
-	if err != nil {
-		return err
-	}
-	out := m.Output(s)
-	w := c.App.Writer
 	if c.Bool("json") {
-		return printJSON(w, out)
+		return printJSON(c.App.Writer, m.Output(s))
 	}
+	printGrant(c.App.Writer, "", "granted", m, s, r.TTL)
+	return nil
+}
+
+// printGrant describes grant s, made for ttl, in two lines that each start
+// with prefix: what it allows until when, and how to use it.
+func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Session, ttl time.Duration) {
+	out := m.Output(s)
 	parts := make([]string, len(s.Access))
 	for i, a := range s.Access {
 		parts[i] = a.Service + " " + string(a.Level)
 	}
-	fmt.Fprintf(w, "granted %s: %s until %s (%s)\n", out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
-	fmt.Fprintf(w, "use: %s\n", out.Usage)
-	return nil
+	fmt.Fprintf(w, "%s%s %s: %s until %s (%s)\n", prefix, verb, out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
+	fmt.Fprintf(w, "%suse: %s\n", prefix, out.Usage)
 }
 
 // parseServices reads -s values: SERVICE or SERVICE:LEVEL, comma-separated or

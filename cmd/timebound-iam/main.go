@@ -40,6 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			servicesCommand(),
 			setupCommand(),
 			doctorCommand(),
+			execCommand(),
 			credentialProcessCommand(),
 			versionCommand(),
 		},

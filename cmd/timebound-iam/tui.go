@@ -29,8 +29,31 @@ func withHint(err error, format string, args ...any) error {
 	return &hinted{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
+// exitStatus is an error that sets the exit code: exec ends with its
+// command's. err, when not nil, is reported first.
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e *exitStatus) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func (e *exitStatus) Unwrap() error { return e.err }
+
 // report prints err and returns the exit code.
 func report(w io.Writer, err error) int {
+	var status *exitStatus
+	if errors.As(err, &status) {
+		if status.err != nil {
+			report(w, status.err)
+		}
+		return status.code
+	}
 	var refusal *credproc.Refusal
 	if errors.As(err, &refusal) {
 		// One line: the AWS CLI shows it verbatim after its own prefix.
