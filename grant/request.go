@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 )
@@ -108,8 +109,8 @@ func (r Request) validate(cfg Config) error {
 			return fmt.Errorf("level %q is not allowed: use %q or %q", a.Level, ReadOnly, Full)
 		}
 	}
-	if len(r.Reason) > MaxReason {
-		return fmt.Errorf("reason is %d characters; at most %d", len(r.Reason), MaxReason)
+	if n := utf8.RuneCountInString(r.Reason); n > MaxReason {
+		return fmt.Errorf("reason is %d characters; at most %d", n, MaxReason)
 	}
 	if strings.IndexFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) >= 0 {
 		return fmt.Errorf("reason contains control characters; use one line of plain text")

@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Quote returns s as one POSIX shell word in single quotes, with each ' written
@@ -15,9 +16,14 @@ func Quote(s string) string {
 // checkLineValue refuses what no quoting can carry through an INI reader:
 // line breaks and NUL end the value, and INI readers disagree on '#', ';' and
 // '`' (ini.v1 wraps such values in backquotes, some readers strip comments).
+// botocore reads the file as UTF-8 and fails on the whole file at the first
+// invalid byte, so every other grant's profile would break too.
 func checkLineValue(what, s string) error {
 	if i := strings.IndexAny(s, "\r\n\x00#;`"); i >= 0 {
 		return fmt.Errorf("%s %q contains %q, which an AWS config file cannot carry; move it to a path without line breaks, '#', ';' or '`'", what, s, s[i])
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8, which the AWS CLI needs to read its config file; move it to a path with a UTF-8 name", what, s)
 	}
 	return nil
 }
