@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -158,13 +161,21 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	// One locked read and write does the prune, the id check, the keychain
 	// item and the profile. The item is stored only once the id is known to
 	// be free: under a taken id it would replace another grant's item.
-	stored := false
+	// A pending marker, written before the item, names it until the profile
+	// is in place, so that a grant killed in between leaves an item the
+	// next prune can find; see [Manager.reconcile].
+	marked, stored := false, false
 	var pruneErrs []error
 	err = m.Profiles.Update(func(set *profiles.Set) error {
-		pruneErrs = m.pruneSet(set, m.Now().UTC())
+		now := m.Now().UTC()
+		pruneErrs = append(m.pruneSet(set, now), m.reconcile(set, now)...)
 		if set.Has(id) {
 			return fmt.Errorf("grant id %s is already in %s; try again", id, m.Profiles.Path)
 		}
+		if err := m.markPending(id); err != nil {
+			return err
+		}
+		marked = true
 		if err := m.Keys.Put(id, creds); err != nil {
 			return err
 		}
@@ -177,11 +188,16 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err != nil {
 		if stored {
 			if derr := m.Keys.Delete(id); derr != nil {
-				err = fmt.Errorf("%w; removing its keychain item also failed: %v", err, derr)
+				// The marker stays: the next prune tries again.
+				return Session{}, fmt.Errorf("%w; removing its keychain item also failed: %v", err, derr)
 			}
+		}
+		if marked {
+			m.unmarkPending(id)
 		}
 		return Session{}, err
 	}
+	m.unmarkPending(id)
 	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", ShortDuration(r.TTL),
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
@@ -285,7 +301,7 @@ func session(e profiles.Entry) Session {
 // List returns the live grants, soonest expiry first, after a prune. It reads
 // only the profiles file, never the keychain.
 func (m *Manager) List(ctx context.Context) ([]Session, error) {
-	set := m.pruneQuietly()
+	set := m.pruneQuietly(false)
 	if set == nil {
 		var err error
 		if set, err = m.Profiles.Read(); err != nil {
@@ -357,7 +373,7 @@ func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, err
 	if err != nil {
 		return nil, err
 	}
-	m.pruneQuietly()
+	m.pruneQuietly(true)
 	return results, nil
 }
 
@@ -410,15 +426,19 @@ func (b otherBackend) Delete(id string) error {
 }
 
 // Prune deletes the keychain items of expired grants, marking their profiles
-// expired, and removes tombstones older than [TombstoneTTL]. It takes the
-// file lock only when there is something to do.
+// expired, removes tombstones older than [TombstoneTTL], and deletes the
+// keychain items that grants killed mid-way left without a profile (see
+// [Manager.reconcile]). It takes the file lock only when there is something
+// to do.
 func (m *Manager) Prune(ctx context.Context) error {
-	_, err := m.prune()
+	_, err := m.prune(true)
 	return err
 }
 
 // prune is Prune, also returning the file as it was left, or nil on error.
-func (m *Manager) prune() (*profiles.Set, error) {
+// Only with reconcile does it look for items left behind; List passes false,
+// so that a listing deletes nothing from the keychain either.
+func (m *Manager) prune(reconcile bool) (*profiles.Set, error) {
 	set, err := m.Profiles.Read()
 	if err != nil {
 		return nil, err
@@ -430,6 +450,13 @@ func (m *Manager) prune() (*profiles.Set, error) {
 			break
 		}
 	}
+	if reconcile && !stale {
+		pending, err := m.pending()
+		if err != nil {
+			return nil, err
+		}
+		stale = len(pending) > 0
+	}
 	if !stale {
 		return set, nil
 	}
@@ -437,6 +464,9 @@ func (m *Manager) prune() (*profiles.Set, error) {
 	var after *profiles.Set
 	err = m.Profiles.Update(func(set *profiles.Set) error {
 		after, errs = set, m.pruneSet(set, now)
+		if reconcile {
+			errs = append(errs, m.reconcile(set, now)...)
+		}
 		return nil
 	})
 	if err := errors.Join(append(errs, err)...); err != nil {
@@ -486,10 +516,109 @@ func needsPrune(e profiles.Entry, now time.Time) bool {
 // pruneQuietly runs a prune whose failure must not block the caller's own
 // work; the failure is logged. It returns the file as the prune left it, or
 // nil after a failure.
-func (m *Manager) pruneQuietly() *profiles.Set {
-	set, err := m.prune()
+func (m *Manager) pruneQuietly(reconcile bool) *profiles.Set {
+	set, err := m.prune(reconcile)
 	if err != nil {
 		m.log().Warn("prune failed", "err", err)
 	}
 	return set
+}
+
+// Reconciliation. A grant stores its keychain item and then renames the new
+// profiles file into place, both under the file lock. A grant killed in
+// between leaves an item no profile names: a live secret nobody can revoke.
+// Before storing the item it therefore writes a marker, <aws-config>.pending/<id>
+// holding the backend's name, and removes it once the profile is written.
+//
+// The markers, not a listing of the keychain, say which items to look at:
+// keyctl, the Secret Service and the macOS keychain hold the grants of every
+// state directory of the user under one service name, so an item without a
+// profile in this file may well be another directory's live grant. Listing
+// grants never reconciles, so it still never touches the keychain.
+//
+// A profile whose item is missing (a revoke killed after deleting the item)
+// is left alone: finding it would mean reading every item on every prune, the
+// helper already refuses it with "no credentials in the keychain", and the
+// usual prune tombstones it at its expiry.
+
+// pendingDir holds the markers; the profiles file's lock guards it too.
+func (m *Manager) pendingDir() string { return m.Profiles.Path + ".pending" }
+
+// markPending records that grant id is about to store its keychain item.
+func (m *Manager) markPending(id string) error {
+	dir := m.pendingDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %q: %w", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, id), []byte(m.Keys.Backend()), 0o600); err != nil {
+		return fmt.Errorf("recording the pending grant %s%s: %w", profiles.Prefix, id, err)
+	}
+	return nil
+}
+
+// unmarkPending removes the marker of grant id. A marker that cannot be
+// removed only costs the next prune a look at the profiles, so it is logged.
+func (m *Manager) unmarkPending(id string) {
+	err := os.Remove(filepath.Join(m.pendingDir(), id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		m.log().Warn("removing a pending marker failed", "session", profiles.Prefix+id, "err", err)
+	}
+}
+
+// pending returns the ids with a marker; a missing directory has none.
+func (m *Manager) pending() ([]string, error) {
+	entries, err := os.ReadDir(m.pendingDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pending grants: %w", err)
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids, nil
+}
+
+// reconcile deletes the keychain item of every marked grant that has no live
+// profile in set, and removes the markers. It must run under the file lock,
+// inside [profiles.File.Update]: a grant between storing its item and
+// writing its profile holds that lock, so every marker seen here belongs to
+// a grant that finished or died. It returns what it could not do; such a
+// marker stays, to be tried again.
+func (m *Manager) reconcile(set *profiles.Set, now time.Time) []error {
+	ids, err := m.pending()
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, id := range ids {
+		path := filepath.Join(m.pendingDir(), id)
+		e, ok := set.Get(id)
+		// A section that no longer parses was written by that grant and
+		// then edited: its item is left for the user to sort out.
+		if keep := set.Has(id) && (!ok || e.Live(now)); !keep {
+			if !profiles.ValidID(id) {
+				errs = append(errs, fmt.Errorf("%q is not a pending grant marker; remove it", path))
+				continue
+			}
+			backend, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading pending grant marker: %w", err))
+				continue
+			}
+			if err := m.keysFor(string(backend)).Delete(id); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !set.Has(id) {
+				m.log().Info("reconciled", "session", profiles.Prefix+id, "removed", "keychain item without a profile")
+			}
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing pending grant marker: %w", err))
+		}
+	}
+	return errs
 }

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -246,6 +247,23 @@ func (s *Store) Delete(id string) error {
 		return nil
 	}
 	return fmt.Errorf("deleting %s from the %s keyring: %w", key(id), s.backend, err)
+}
+
+// IDs returns the grant id of every item in this keyring, in no set order.
+// It lists every grant of the user in the backends shared by all state
+// directories (all but the file backend), not only this directory's.
+func (s *Store) IDs() ([]string, error) {
+	keys, err := s.ring.Keys()
+	if err != nil {
+		return nil, fmt.Errorf("listing the %s keyring: %w", s.backend, err)
+	}
+	var ids []string
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "tb-"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 func key(id string) string { return "tb-" + id }

@@ -220,3 +220,34 @@ func TestGuardLinked(t *testing.T) {
 		t.Errorf("keyring reached a Secret Service despite the guard: its init started a bus")
 	}
 }
+
+// TestIDs lists grant ids without reading any item, and skips items that are
+// not grants.
+func TestIDs(t *testing.T) {
+	file, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: t.TempDir(), Passphrase: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]*keychain.Store{
+		"array": keychain.New(keyring.NewArrayKeyring([]keyring.Item{{Key: "not-a-grant"}}), "array"),
+		"file":  file,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if ids, err := s.IDs(); err != nil || len(ids) != 0 {
+				t.Fatalf("IDs of an empty keyring = %q, %v; want none", ids, err)
+			}
+			for _, id := range []string{"k3f9ab2c", "abcd2345"} {
+				if err := s.Put(id, creds); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Delete("k3f9ab2c"); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := s.IDs()
+			if err != nil || !slices.Equal(ids, []string{"abcd2345"}) {
+				t.Errorf("IDs = %q, %v; want [abcd2345]", ids, err)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@
 //   - "...role/denied"  AccessDenied
 //   - "...role/short"   MaxSessionDuration 1h
 //   - "...role/chained" the 1h role-chaining cap
+//   - "...role/slow"    waits [SlowDelay], then answers as for any other role
 //   - anything else     MaxSessionDuration 12h
 //
 // Every answer carries fresh random credentials, which tests can then look
@@ -30,6 +31,10 @@ import (
 	"time"
 	"unicode/utf8"
 )
+
+// SlowDelay is how long the stand-in waits before answering for
+// "...role/slow": a wide window for killing a grant in mid-flight.
+const SlowDelay = time.Second
 
 // Issued is one set of credentials the stand-in handed out.
 type Issued struct {
@@ -91,6 +96,13 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	s.mu.Unlock()
 	role := r.Form.Get("RoleArn")
+	if strings.HasSuffix(role, "role/slow") {
+		select {
+		case <-time.After(SlowDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	dur, _ := strconv.Atoi(r.Form.Get("DurationSeconds"))
 	if dur == 0 {
 		dur = 3600
