@@ -579,6 +579,7 @@ func (f *File) Update(fn func(*Set) error) error {
 		return fmt.Errorf("locking %s: %w", f.Path, err)
 	}
 	defer lock.Unlock()
+	f.removeStaleTemps()
 	s, err := f.Read()
 	if err != nil {
 		return err
@@ -601,6 +602,22 @@ func (f *File) Update(fn func(*Set) error) error {
 	f.last = s.view()
 	f.last.orig = out
 	return nil
+}
+
+// removeStaleTemps deletes temporary files that [WriteFileAtomic] left for
+// this file when its process was killed before the rename. Only a holder of
+// the lock writes them, so under the lock any that exist are stale.
+func (f *File) removeStaleTemps() {
+	dir, prefix := filepath.Dir(f.Path), "."+filepath.Base(f.Path)+"."
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(dir, e.Name())) // best effort: a leftover is only clutter
+		}
+	}
 }
 
 // WriteFileAtomic replaces path with data: a temporary file with mode perm in

@@ -742,3 +742,25 @@ func TestCachedReadsMatchFreshReads(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateRemovesStaleTemps shows that the temporary file of a write killed
+// before its rename is cleaned up by the next update, and nothing else is.
+func TestUpdateRemovesStaleTemps(t *testing.T) {
+	f := newFile(t)
+	dir := filepath.Dir(f.Path)
+	writeString(t, f.Path, "[default]\nregion = eu-west-1\n", 0o600)
+	stale := filepath.Join(dir, "."+filepath.Base(f.Path)+".123456")
+	writeString(t, stale, "[profile tb-half", 0o600)
+	other := filepath.Join(dir, ".other.123456")
+	writeString(t, other, "not ours", 0o600)
+	mustUpdate(t, f, put(active("abcd2345")))
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temporary file was removed: %v", err)
+	}
+	if got := readString(t, f.Path); !strings.HasPrefix(got, "[default]\nregion = eu-west-1\n") {
+		t.Errorf("user content changed:\n%s", got)
+	}
+}
