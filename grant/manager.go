@@ -210,7 +210,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 // reserves.
 const (
 	SessionTag = "timebound-iam:session" // the grant's profile, tb-<id>
-	LevelTag   = "timebound-iam:level"   // read_only, full or mixed
+	LevelTag   = "timebound-iam:level"   // view_only, read_only, full or mixed
 	ClientTag  = "timebound-iam:client"  // the MCP client's name from initialize, or "cli"
 )
 

@@ -811,7 +811,9 @@ func TestMCPGrantAccessBadInput(t *testing.T) {
 		wantLike string   // a regexp the tool error must match
 	}{
 		{name: "level admin", args: map[string]any{"services": s3, "level": "admin"},
-			want: []string{"level", `"admin"`, "read_only", "full"}},
+			want: []string{`level "admin" is not allowed: use "view_only", "read_only" or "full"`}},
+		{name: "view_only where there is none", args: map[string]any{"services": []string{"s3", "secretsmanager"}, "level": "view_only"},
+			want: []string{`services[1]: service "secretsmanager" has no view_only level`, `use "read_only" or "full"`}},
 		{name: "level blank", args: map[string]any{"services": s3, "level": " "},
 			want: []string{"level", "read_only", "full"}},
 		{name: "services empty", args: map[string]any{"services": []string{}, "level": "read_only"},
@@ -857,6 +859,32 @@ func TestMCPGrantAccessBadInput(t *testing.T) {
 			}
 			h.checkNothingLeft()
 		})
+	}
+}
+
+// TestMCPGrantAccessViewOnly grants s3 at view_only (by its alias) and checks
+// that STS gets exactly the catalog's view-only slice: listing, no reads.
+func TestMCPGrantAccessViewOnly(t *testing.T) {
+	h := newHarness(t)
+	var out grant.GrantOutput
+	h.ok("grant_access", map[string]any{"services": []string{"s3"}, "level": "vo", "ttl": "15m"}, &out)
+	if out.Level != "view_only" || !cmp.Equal(out.Levels, map[string]string{"s3": "view_only"}) {
+		t.Errorf("level %q, levels %v; want view_only", out.Level, out.Levels)
+	}
+	calls := h.sts.calls()
+	if len(calls) != 1 {
+		t.Fatalf("%d AssumeRole calls, want 1", len(calls))
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListAllMyBuckets","s3:ListBucket","s3:ListMultiRegionAccessPoints"],"Resource":"*"}]}`
+	if got := aws.ToString(calls[0].Policy); got != policy {
+		t.Errorf("session policy\n%s\nwant\n%s", got, policy)
+	}
+	if diff := cmp.Diff(tags("tb-"+out.SessionID, "view_only", clientName), calls[0].Tags, cmpopts.IgnoreUnexported(types.Tag{})); diff != "" {
+		t.Errorf("session tags (-want +got):\n%s", diff)
+	}
+	s3, _ := catalog.Lookup("s3")
+	if !strings.Contains(policy, strings.Join(s3.ViewOnly, `","`)) {
+		t.Errorf("the literal above is not the catalog's s3 view-only slice %v", s3.ViewOnly)
 	}
 }
 
@@ -1178,12 +1206,18 @@ func TestMCPListServices(t *testing.T) {
 			if s3.Title != "Amazon S3" || s3.Description == "" {
 				t.Errorf("s3: title %q, description %q; want \"Amazon S3\" and a description", s3.Title, s3.Description)
 			}
-			if diff := cmp.Diff([]string{"read_only", "full"}, s3.Levels); diff != "" {
+			if diff := cmp.Diff([]string{"view_only", "read_only", "full"}, s3.Levels); diff != "" {
 				t.Errorf("s3 levels (-want +got):\n%s", diff)
+			}
+			// ViewOnlyAccess names no secretsmanager action.
+			if sm, ok := byName["secretsmanager"]; ok {
+				if diff := cmp.Diff([]string{"read_only", "full"}, sm.Levels); diff != "" {
+					t.Errorf("secretsmanager levels (-want +got):\n%s", diff)
+				}
 			}
 			// A level is offered only when a grant of it can succeed.
 			for _, svc := range out.Services {
-				for _, level := range []string{"read_only", "full"} {
+				for _, level := range []string{"view_only", "read_only", "full"} {
 					_, err := grant.Policy([]grant.Access{{Service: svc.Name, Level: grant.Level(level)}}, grant.DialectAWS)
 					if offered := slices.Contains(svc.Levels, level); offered != (err == nil) {
 						t.Errorf("%s: %s offered = %v, but its policy gives %v", svc.Name, level, offered, err)

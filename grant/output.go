@@ -14,7 +14,7 @@ type GrantOutput struct {
 	SessionID  string            `json:"session_id" jsonschema:"the grant's id"`
 	Profile    string            `json:"profile" jsonschema:"the AWS profile to pass with --profile"`
 	Services   []string          `json:"services" jsonschema:"the services granted"`
-	Level      string            `json:"level" jsonschema:"read_only, full, or mixed (see levels)"`
+	Level      string            `json:"level" jsonschema:"view_only, read_only, full, or mixed (see levels)"`
 	Levels     map[string]string `json:"levels" jsonschema:"each service's level"`
 	ExpiresAt  string            `json:"expires_at" jsonschema:"RFC 3339 time the credentials stop working"`
 	ConfigFile string            `json:"config_file" jsonschema:"the AWS config file holding the profile; set AWS_CONFIG_FILE to it"`
@@ -37,7 +37,7 @@ type ServiceOutput struct {
 	Name        string   `json:"name" jsonschema:"the service prefix to pass in services"`
 	Title       string   `json:"title" jsonschema:"AWS's name for the service"`
 	Description string   `json:"description"`
-	Levels      []string `json:"levels" jsonschema:"the levels a grant may ask for"`
+	Levels      []string `json:"levels" jsonschema:"the levels a grant may ask for this service, narrowest first; view_only only where AWS's ViewOnlyAccess covers the service"`
 }
 
 // Usage is the command line an agent runs with a grant.
@@ -98,8 +98,9 @@ func (s Session) Output(now time.Time) SessionOutput {
 }
 
 // ServiceList lists the catalog services this configuration allows, each
-// with the levels whose session policy fits STS's limit on its own (a few
-// services' read-only slices are larger than that).
+// with the levels it offers ([ServiceLevels]: view_only only where AWS's
+// ViewOnlyAccess names it) whose session policy fits STS's limit on its own
+// (a few services' read-only slices are larger than that).
 func (c Config) ServiceList() []ServiceOutput {
 	out := []ServiceOutput{}
 	for _, svc := range catalog.All() {
@@ -107,7 +108,7 @@ func (c Config) ServiceList() []ServiceOutput {
 			continue
 		}
 		var levels []string
-		for _, l := range Levels {
+		for _, l := range ServiceLevels(svc) {
 			if _, err := Policy([]Access{{svc.Prefix, l}}, c.STSDialect); err == nil {
 				levels = append(levels, string(l))
 			}

@@ -134,8 +134,8 @@ type document struct {
 }
 
 // Policy returns the compact JSON session policy that allows exactly access:
-// a read_only service gets its slice of AWS's ReadOnlyAccess, a full one
-// <prefix>:*. A last Deny statement holds the [EscalationActions] of the
+// a view_only service gets its slice of AWS's ViewOnlyAccess, a read_only
+// one its slice of ReadOnlyAccess, a full one <prefix>:*. A last Deny statement holds the [EscalationActions] of the
 // services in access, whatever their level; a grant of none of those
 // services has no Deny. Services must be in the catalog. dialect is [DialectAWS], or
 // [DialectMinIO] to leave out what MinIO cannot parse. A policy over
@@ -184,15 +184,33 @@ func allowed(access []Access, dialect string) ([]string, []catalog.Conditional, 
 			actions = append(actions, svc.Prefix+":*")
 			continue
 		}
-		for _, a := range svc.ReadOnly {
+		patterns, conds, err := levelSlice(svc, a.Level)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range patterns {
 			if dialect != DialectMinIO || !minioUnsupported[a] {
 				actions = append(actions, a)
 			}
 		}
-		conditional = append(conditional, svc.ReadOnlyConditional...)
+		conditional = append(conditional, conds...)
 	}
 	slices.Sort(actions)
 	return slices.Compact(actions), conditional, nil
+}
+
+// levelSlice returns the catalog's patterns and conditional statements for
+// svc at a level below full, or an error naming the levels svc offers.
+func levelSlice(svc catalog.Service, l Level) ([]string, []catalog.Conditional, error) {
+	switch {
+	case l == ReadOnly:
+		return svc.ReadOnly, svc.ReadOnlyConditional, nil
+	case l == ViewOnly && svc.HasViewOnly():
+		return svc.ViewOnly, svc.ViewOnlyConditional, nil
+	case l == ViewOnly:
+		return nil, nil, levelError(svc, l)
+	}
+	return nil, nil, fmt.Errorf("level %q is not allowed: use %s", l, levelChoice(Levels))
 }
 
 // denied returns the [EscalationActions] of the services in access, sorted.
@@ -218,8 +236,9 @@ func bySize(access []Access) []string {
 		n := len(a.Service) + 4
 		if a.Level != Full {
 			svc, _ := catalog.Lookup(a.Service)
+			patterns, _, _ := levelSlice(svc, a.Level)
 			n = 0
-			for _, p := range svc.ReadOnly {
+			for _, p := range patterns {
 				n += len(p) + 3
 			}
 		}

@@ -13,7 +13,8 @@ import (
 )
 
 // fuzzAccess turns bytes into a list of distinct catalog services, two bytes
-// each: the value picks the service and its level. Duplicates are dropped,
+// each: the value picks the service and its level (view_only only where the
+// catalog offers it). Duplicates are dropped,
 // as validate refuses them before Policy runs.
 func fuzzAccess(data []byte) []Access {
 	all := catalog.All()
@@ -27,8 +28,14 @@ func fuzzAccess(data []byte) []Access {
 		}
 		seen[svc] = true
 		level := ReadOnly
-		if v/len(all)%2 == 1 {
+		switch v / len(all) % 3 {
+		case 1:
 			level = Full
+		case 2:
+			// validate refuses view_only where the catalog has none.
+			if all[v%len(all)].HasViewOnly() {
+				level = ViewOnly
+			}
 		}
 		access = append(access, Access{svc, level})
 	}
@@ -41,8 +48,11 @@ func fuzzSeed(access ...Access) []byte {
 	var data []byte
 	for _, a := range access {
 		i := slices.IndexFunc(all, func(s catalog.Service) bool { return s.Prefix == a.Service })
-		if a.Level == Full {
+		switch a.Level {
+		case Full:
 			i += len(all)
+		case ViewOnly:
+			i += 2 * len(all)
 		}
 		data = binary.BigEndian.AppendUint16(data, uint16(i))
 	}
@@ -64,6 +74,8 @@ func FuzzPolicy(f *testing.F) {
 		{{"glue", ReadOnly}, {"datazone", ReadOnly}, {"lightsail", ReadOnly}, {"cleanrooms", ReadOnly}, {"logs", ReadOnly}, {"ec2", ReadOnly}},
 		{{"glue", Full}, {"datazone", Full}, {"lightsail", Full}, {"cleanrooms", Full}, {"logs", Full}, {"ec2", Full}},
 		{{"ec2", ReadOnly}},
+		{{"s3", ViewOnly}},
+		{{"s3", ViewOnly}, {"iam", ViewOnly}, {"ec2", Full}, {"kms", ViewOnly}},
 	} {
 		f.Add(fuzzSeed(seed...), false)
 		f.Add(fuzzSeed(seed...), true)
@@ -137,12 +149,16 @@ func FuzzPolicy(f *testing.F) {
 				wantActions = append(wantActions, svc.Prefix+":*")
 				continue
 			}
-			for _, act := range svc.ReadOnly {
+			patterns, conds := svc.ReadOnly, svc.ReadOnlyConditional
+			if a.Level == ViewOnly {
+				patterns, conds = svc.ViewOnly, svc.ViewOnlyConditional
+			}
+			for _, act := range patterns {
 				if dialect != DialectMinIO || !minioUnsupported[act] {
 					wantActions = append(wantActions, act)
 				}
 			}
-			for _, c := range svc.ReadOnlyConditional {
+			for _, c := range conds {
 				wantConds = append(wantConds, strings.Join(c.Actions, ",")+" if "+c.Condition)
 			}
 		}

@@ -33,6 +33,9 @@ func TestPolicyGolden(t *testing.T) {
 		{"sts_full", []Access{{"sts", Full}}},
 		{"mixed_s3_read_only_iam_full_sts_read_only", []Access{{"s3", ReadOnly}, {"iam", Full}, {"sts", ReadOnly}}},
 		{"cognito_identity_read_only", []Access{{"cognito-identity", ReadOnly}}},
+		// view_only: metadata only, so no s3:Get* and no s3:GetObject.
+		{"s3_view_only", []Access{{"s3", ViewOnly}}},
+		{"iam_view_only", []Access{{"iam", ViewOnly}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +66,7 @@ func TestPolicyGolden(t *testing.T) {
 // the service can escalate, holding its escalation actions only.
 func TestPolicyShape(t *testing.T) {
 	for _, svc := range catalog.All() {
-		for _, level := range Levels {
+		for _, level := range ServiceLevels(svc) {
 			p, err := Policy([]Access{{svc.Prefix, level}}, DialectAWS)
 			var tooLarge *PolicyTooLargeError
 			if errors.As(err, &tooLarge) {
@@ -124,7 +127,10 @@ func TestPolicyShape(t *testing.T) {
 				}
 			}
 			want := svc.ReadOnly
-			if level == Full {
+			switch level {
+			case ViewOnly:
+				want = svc.ViewOnly
+			case Full:
 				want = []string{svc.Prefix + ":*"}
 			}
 			if diff := cmp.Diff(want, actions); diff != "" {
@@ -132,6 +138,54 @@ func TestPolicyShape(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestViewOnlyExcludesDataReads decides, for each service, actions that read
+// data: view_only must not allow them, while read_only still allows what
+// AWS's ReadOnlyAccess does.
+func TestViewOnlyExcludesDataReads(t *testing.T) {
+	tests := []struct {
+		name   string
+		access Access
+		action string
+		want   string // "allow" or "implicit deny"
+	}{
+		{"s3 view_only GetObject", Access{"s3", ViewOnly}, "s3:GetObject", "implicit deny"},
+		{"s3 view_only ListBucket", Access{"s3", ViewOnly}, "s3:ListBucket", "allow"},
+		{"s3 read_only GetObject", Access{"s3", ReadOnly}, "s3:GetObject", "allow"},
+		{"kms view_only Decrypt", Access{"kms", ViewOnly}, "kms:Decrypt", "implicit deny"},
+		{"kms view_only ListKeys", Access{"kms", ViewOnly}, "kms:ListKeys", "allow"},
+		{"ec2 view_only DescribeInstances", Access{"ec2", ViewOnly}, "ec2:DescribeInstances", "allow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Policy([]Access{tt.access}, DialectAWS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decide(t, p, tt.action); got != tt.want {
+				t.Errorf("%s: %s, want %s; policy %s", tt.action, got, tt.want, p)
+			}
+		})
+	}
+	t.Run("s3 read_only includes s3:Get*", func(t *testing.T) {
+		p, err := Policy([]Access{{"s3", ReadOnly}}, DialectAWS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(p, `"s3:Get*"`) {
+			t.Errorf("read_only policy lacks s3:Get*: %s", p)
+		}
+	})
+	// secretsmanager is not in ViewOnlyAccess: no view_only at all, so
+	// GetSecretValue cannot come in through it.
+	t.Run("secretsmanager view_only refused", func(t *testing.T) {
+		_, err := Policy([]Access{{"secretsmanager", ViewOnly}}, DialectAWS)
+		want := `service "secretsmanager" has no view_only level (AWS's ViewOnlyAccess names none of its actions): use "read_only" or "full"`
+		if err == nil || err.Error() != want {
+			t.Errorf("Policy error = %v, want %q", err, want)
+		}
+	})
 }
 
 func TestPolicyTooLarge(t *testing.T) {
@@ -219,7 +273,11 @@ func TestEscalationDenied(t *testing.T) {
 		"ds":               {"ds:DescribeDirectories"},
 	}
 	for service, actions := range denied {
-		for _, level := range Levels {
+		svc, ok := catalog.Lookup(service)
+		if !ok {
+			t.Fatalf("%s not in the catalog", service)
+		}
+		for _, level := range ServiceLevels(svc) {
 			t.Run(service+"/"+string(level), func(t *testing.T) {
 				// Another service beside it must not change what is denied.
 				p, err := Policy([]Access{{"s3", ReadOnly}, {service, level}}, DialectAWS)

@@ -3,6 +3,7 @@ package grant
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -16,23 +17,55 @@ type Level string
 
 // The levels a grant can ask for.
 const (
+	ViewOnly Level = "view_only" // the service's slice of AWS's ViewOnlyAccess: metadata, no data reads
 	ReadOnly Level = "read_only" // the service's slice of AWS's ReadOnlyAccess
 	Full     Level = "full"      // <prefix>:*
 )
 
-// Levels lists the allowed values of a level, for error messages and schemas.
-var Levels = []Level{ReadOnly, Full}
+// Levels lists the allowed values of a level, narrowest first, for error
+// messages and schemas. Not every service offers every level: see
+// [ServiceLevels].
+var Levels = []Level{ViewOnly, ReadOnly, Full}
 
-// ParseLevel accepts "read_only" (alias "ro") and "full". field names the
-// input in the error, e.g. "level".
+// ParseLevel accepts "view_only" (alias "vo"), "read_only" (alias "ro") and
+// "full". field names the input in the error, e.g. "level".
 func ParseLevel(field, s string) (Level, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "view_only", "vo":
+		return ViewOnly, nil
 	case "read_only", "ro":
 		return ReadOnly, nil
 	case "full":
 		return Full, nil
 	}
-	return "", fmt.Errorf("%s %q is not allowed: use %q or %q", field, s, ReadOnly, Full)
+	return "", fmt.Errorf("%s %q is not allowed: use %s", field, s, levelChoice(Levels))
+}
+
+// ServiceLevels returns the levels the catalog offers for svc, narrowest
+// first: view_only only where AWS's ViewOnlyAccess names the service.
+func ServiceLevels(svc catalog.Service) []Level {
+	if svc.HasViewOnly() {
+		return Levels
+	}
+	return []Level{ReadOnly, Full}
+}
+
+// levelChoice writes levels as a choice: "a", "b" or "c".
+func levelChoice(levels []Level) string {
+	q := make([]string, len(levels))
+	for i, l := range levels {
+		q[i] = strconv.Quote(string(l))
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// levelError refuses a level that svc does not offer, naming the levels it
+// does.
+func levelError(svc catalog.Service, l Level) error {
+	return fmt.Errorf("service %q has no %s level (AWS's ViewOnlyAccess names none of its actions): use %s", svc.Prefix, l, levelChoice(ServiceLevels(svc)))
 }
 
 // Access is one service at one level.
@@ -90,7 +123,8 @@ func (r Request) validate(cfg Config) error {
 	}
 	seen := map[string]bool{}
 	for i, a := range r.Access {
-		if _, ok := catalog.Lookup(a.Service); !ok {
+		svc, ok := catalog.Lookup(a.Service)
+		if !ok {
 			if low := strings.ToLower(strings.TrimSpace(a.Service)); low != a.Service {
 				if _, ok := catalog.Lookup(low); ok {
 					return fmt.Errorf("services[%d] %q is not a service prefix: prefixes are lowercase, use %q (list_services shows the allowed names)", i, a.Service, low)
@@ -106,7 +140,10 @@ func (r Request) validate(cfg Config) error {
 		}
 		seen[a.Service] = true
 		if !slices.Contains(Levels, a.Level) {
-			return fmt.Errorf("level %q is not allowed: use %q or %q", a.Level, ReadOnly, Full)
+			return fmt.Errorf("level %q is not allowed: use %s", a.Level, levelChoice(Levels))
+		}
+		if !slices.Contains(ServiceLevels(svc), a.Level) {
+			return fmt.Errorf("services[%d]: %w", i, levelError(svc, a.Level))
 		}
 	}
 	if n := utf8.RuneCountInString(r.Reason); n > MaxReason {

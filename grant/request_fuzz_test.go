@@ -75,6 +75,9 @@ func FuzzRequestValidate(f *testing.F) {
 		{"s3", "full", "1h", "a\nb", 0, 705},
 		{"s3", "full", "1h", "bell\a \u0085 \x7f", 0, 705},
 		{"s3", "full", "1h", "\xff\xfe", 0, 705},
+		{"s3,ec2", "vo", "1h", "", 0, 705},
+		{"s3,secretsmanager", "view_only", "1h", "", 0, 705},
+		{"secretsmanager", "view_only", "1h", "", 4, 705},
 	} {
 		f.Add(seed.services, seed.level, seed.ttl, seed.reason, seed.mode, seed.maxMinutes)
 	}
@@ -92,7 +95,7 @@ func FuzzRequestValidate(f *testing.F) {
 			}
 			var err error
 			lvl, err = ParseLevel("level", level)
-			known := slices.Contains([]string{"read_only", "ro", "full"}, strings.ToLower(strings.TrimSpace(level)))
+			known := slices.Contains([]string{"view_only", "vo", "read_only", "ro", "full"}, strings.ToLower(strings.TrimSpace(level)))
 			if err != nil {
 				if known {
 					t.Fatalf("ParseLevel(%q) refused a level it documents: %v", level, err)
@@ -143,14 +146,18 @@ func brokenFields(r Request, cfg Config) map[string]bool {
 	}
 	seen := map[string]bool{}
 	for _, a := range r.Access {
-		_, inCatalog := catalog.Lookup(a.Service)
+		svc, inCatalog := catalog.Lookup(a.Service)
 		allowed := (cfg.STSDialect != DialectMinIO || a.Service == "s3") && (len(cfg.Services) == 0 || slices.Contains(cfg.Services, a.Service))
 		if !inCatalog || !allowed || seen[a.Service] {
 			broken["services"] = true
 		}
 		seen[a.Service] = true
-		if a.Level != ReadOnly && a.Level != Full {
+		if a.Level != ViewOnly && a.Level != ReadOnly && a.Level != Full {
 			broken["level"] = true
+		}
+		// view_only exists only where ViewOnlyAccess names the service.
+		if a.Level == ViewOnly && inCatalog && len(svc.ViewOnly) == 0 {
+			broken["services"] = true
 		}
 	}
 	if utf8.RuneCountInString(r.Reason) > MaxReason || strings.ContainsFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) {

@@ -40,14 +40,14 @@ func TestParseTTL(t *testing.T) {
 }
 
 func TestParseLevel(t *testing.T) {
-	for in, want := range map[string]Level{"read_only": ReadOnly, "ro": ReadOnly, "FULL": Full, " full ": Full} {
+	for in, want := range map[string]Level{"view_only": ViewOnly, "VO": ViewOnly, "read_only": ReadOnly, "ro": ReadOnly, "FULL": Full, " full ": Full} {
 		if got, err := ParseLevel("level", in); err != nil || got != want {
 			t.Errorf("ParseLevel(%q) = %q, %v", in, got, err)
 		}
 	}
 	for _, in := range []string{"", "admin", "readonly", "write"} {
 		_, err := ParseLevel("level", in)
-		if err == nil || !strings.Contains(err.Error(), `level "`+in+`" is not allowed: use "read_only" or "full"`) {
+		if err == nil || !strings.Contains(err.Error(), `level "`+in+`" is not allowed: use "view_only", "read_only" or "full"`) {
 			t.Errorf("ParseLevel(%q) err = %v", in, err)
 		}
 	}
@@ -69,7 +69,9 @@ func TestRequestValidate(t *testing.T) {
 		{"injection", cfg, Request{Access: []Access{{"s3]\n[profile x", ReadOnly}}, TTL: time.Hour}, "is not an AWS service prefix"},
 		{"twice", cfg, Request{Access: []Access{{"s3", ReadOnly}, {"s3", Full}}, TTL: time.Hour}, `services[1] "s3" is listed twice`},
 		{"not allowed", allowList, Request{Access: []Access{{"ec2", ReadOnly}}, TTL: time.Hour}, `services[0] "ec2" is not allowed here; allowed: s3, logs`},
-		{"bad level", cfg, Request{Access: []Access{{"s3", "admin"}}, TTL: time.Hour}, `level "admin" is not allowed: use "read_only" or "full"`},
+		{"bad level", cfg, Request{Access: []Access{{"s3", "admin"}}, TTL: time.Hour}, `level "admin" is not allowed: use "view_only", "read_only" or "full"`},
+		{"view_only", cfg, Request{Access: []Access{{"s3", ViewOnly}}, TTL: time.Hour}, ""},
+		{"no view_only", cfg, Request{Access: []Access{{"s3", ViewOnly}, {"secretsmanager", ViewOnly}}, TTL: time.Hour}, `services[1]: service "secretsmanager" has no view_only level (AWS's ViewOnlyAccess names none of its actions): use "read_only" or "full"`},
 		{"ttl", cfg, Request{Access: []Access{{"s3", ReadOnly}}, TTL: 13 * time.Hour}, "ttl 13h is out of range"},
 		{"long reason", cfg, Request{Access: []Access{{"s3", ReadOnly}}, TTL: time.Hour, Reason: strings.Repeat("x", 501)}, "reason is 501 characters; at most 500"},
 		{"multi-line reason", cfg, Request{Access: []Access{{"s3", ReadOnly}}, TTL: time.Hour, Reason: "a\nb"}, "reason contains control characters"},

@@ -58,7 +58,17 @@ type roleStatement struct {
 // AND the session's, so an action the ceiling left out would be one a grant
 // asks for and never gets.
 func PermissionPolicy(ceiling []Access) (string, error) {
-	actions, conds, err := allowed(ceiling, DialectAWS)
+	// A read_only ceiling must also hold the service's view_only grants,
+	// and ViewOnlyAccess names a few actions ReadOnlyAccess does not (such
+	// as bedrock:ListTagsForResource).
+	var both []Access
+	for _, a := range ceiling {
+		both = append(both, a)
+		if svc, ok := catalog.Lookup(a.Service); ok && a.Level == ReadOnly && svc.HasViewOnly() {
+			both = append(both, Access{a.Service, ViewOnly})
+		}
+	}
+	actions, conds, err := allowed(both, DialectAWS)
 	if err != nil {
 		return "", err
 	}

@@ -32,7 +32,7 @@ func grantCommand() *cli.Command {
 func grantFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is read_only (alias ro) or full"},
-		&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: read_only (ro) or full"},
+		&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: view_only (vo), read_only (ro) or full"},
 		&cli.StringFlag{Name: "ttl", Aliases: []string{"t"}, Usage: "lifetime, a Go duration from 15m to max_ttl (default: default_ttl, 1h)"},
 		&cli.StringFlag{Name: "reason", Usage: "why the access is needed; logged, never written to the AWS config"},
 	}
@@ -93,6 +93,24 @@ func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Sess
 	}
 	fmt.Fprintf(w, "%s%s %s: %s until %s (%s)\n", prefix, verb, out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
 	fmt.Fprintf(w, "%suse: %s\n", prefix, out.Usage)
+}
+
+// parseCeiling reads setup's -s values as [parseServices] does, refusing
+// view_only: the config records no levels, and setup reads a ceiling back
+// from its permission policy as read_only or full only, so a view_only
+// ceiling would quietly widen on the next run.
+func parseCeiling(values []string, def string) ([]grant.Access, error) {
+	access, err := parseServices(values, def)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range access {
+		if a.Level == grant.ViewOnly {
+			return nil, withHint(fmt.Errorf("--service %s level %q cannot be a setup ceiling: use \"read_only\" or \"full\"", a.Service, a.Level),
+				"view_only grants run under a read_only ceiling; set it up as -s %s", a.Service)
+		}
+	}
+	return access, nil
 }
 
 // parseServices reads -s values: SERVICE or SERVICE:LEVEL, comma-separated or

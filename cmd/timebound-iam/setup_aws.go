@@ -144,7 +144,7 @@ func setupAWS(c *cli.Context) error {
 	var ceiling []grant.Access
 	switch {
 	case c.IsSet("service"):
-		if ceiling, err = parseServices(c.StringSlice("service"), "read_only"); err != nil {
+		if ceiling, err = parseCeiling(c.StringSlice("service"), "read_only"); err != nil {
 			return err
 		}
 		overwrite["services"] = true
@@ -352,7 +352,7 @@ func askServices(p *prompter, def []grant.Access) ([]grant.Access, bool, error) 
 			}
 			continue
 		}
-		access, err := parseServices([]string{answer}, "read_only")
+		access, err := parseCeiling([]string{answer}, "read_only")
 		if err != nil {
 			fmt.Fprintf(p.out, "%s\n", err)
 			continue

@@ -60,7 +60,7 @@ func TestSetupAWSInteractive(t *testing.T) {
 			args:       " -s s3:write",
 			input:      "s3\n\n\n",
 			wantFail:   true,
-			wantScreen: []string{`timebound-iam: error: --service s3 level "write" is not allowed: use "read_only" or "full"`},
+			wantScreen: []string{`timebound-iam: error: --service s3 level "write" is not allowed: use "view_only", "read_only" or "full"`},
 			dontWant:   []string{"Services the broker may reach"},
 		},
 	}

@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -out catalog_gen.go
+//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -view ../../../shared/aws-policies/ViewOnlyAccess.json -out catalog_gen.go
 
 // Service is one AWS service in the catalog, keyed by its IAM action prefix.
 // Its slices are shared with the catalog and must not be modified.
@@ -41,6 +41,24 @@ type Service struct {
 	// granting their actions without the condition would allow more than
 	// AWS's read-only policy does. Empty for most services.
 	ReadOnlyConditional []Conditional
+	// ViewOnly holds the unconditional action patterns of AWS's
+	// ViewOnlyAccess for this prefix, sorted, deduplicated and spelled as AWS
+	// writes them (e.g. "s3:ListBucket"). ViewOnlyAccess lists metadata but
+	// reads no data: no s3:GetObject, secretsmanager:GetSecretValue or
+	// kms:Decrypt. It is not a subset of ReadOnly: AWS puts a few actions in
+	// ViewOnlyAccess only. ViewOnlyAccess statements scoped to resources
+	// other than "*" are left out (see catalog_gen.go).
+	ViewOnly []string
+	// ViewOnlyConditional holds ViewOnlyAccess's statements for this prefix
+	// that carry a Condition, kept apart for the reason given at
+	// ReadOnlyConditional.
+	ViewOnlyConditional []Conditional
+}
+
+// HasViewOnly reports whether s offers a view-only level: whether
+// ViewOnlyAccess grants anything for its prefix.
+func (s Service) HasViewOnly() bool {
+	return len(s.ViewOnly) > 0 || len(s.ViewOnlyConditional) > 0
 }
 
 // Conditional is a ReadOnlyAccess statement whose actions are allowed only

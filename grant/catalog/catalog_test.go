@@ -16,7 +16,10 @@ import (
 
 // dataPath is where CI and developers keep the shared AWS policy data,
 // relative to this package directory.
-const dataPath = "../../../shared/aws-policies/ReadOnlyAccess.json"
+const (
+	dataPath     = "../../../shared/aws-policies/ReadOnlyAccess.json"
+	viewDataPath = "../../../shared/aws-policies/ViewOnlyAccess.json"
+)
 
 // sourcePolicy is the data file decoded independently of the generator, so
 // that a bug in the generator's parsing cannot hide from these tests.
@@ -35,6 +38,11 @@ type sourceConditional struct {
 
 func loadSource(t *testing.T) *sourcePolicy {
 	t.Helper()
+	return loadPolicy(t, dataPath)
+}
+
+func loadPolicy(t *testing.T, dataPath string) *sourcePolicy {
+	t.Helper()
 	raw, err := os.ReadFile(dataPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.Skipf("AWS policy data not found at %s (the shared/ checkout must sit beside the repo); cannot cross-check the generated table", dataPath)
@@ -48,6 +56,7 @@ func loadSource(t *testing.T) *sourcePolicy {
 		Document   struct {
 			Statement []struct {
 				Action    any             `json:"Action"`
+				Resource  any             `json:"Resource"`
 				Condition json.RawMessage `json:"Condition"`
 			} `json:"Statement"`
 		} `json:"document"`
@@ -72,6 +81,11 @@ func loadSource(t *testing.T) *sourcePolicy {
 			}
 		default:
 			t.Fatalf("statement %d: unexpected Action %T", i, st.Action)
+		}
+		// A statement scoped to resources cannot be granted with Resource
+		// "*"; the catalog leaves it out.
+		if st.Resource != "*" {
+			continue
 		}
 		for _, a := range actions {
 			seen[prefixOf(a)] = true
@@ -198,6 +212,75 @@ func TestTableMatchesSource(t *testing.T) {
 	})
 }
 
+func TestViewOnlyMatchesSource(t *testing.T) {
+	src := loadPolicy(t, viewDataPath)
+	want := map[string][]string{}
+	for prefix, actions := range src.unconditional {
+		if _, ok := Lookup(prefix); ok {
+			want[prefix] = actions
+		}
+	}
+	n := 0
+	for _, s := range All() {
+		if !slices.Equal(s.ViewOnly, want[s.Prefix]) {
+			t.Errorf("%s: ViewOnly = %q\nwant %q", s.Prefix, s.ViewOnly, want[s.Prefix])
+		}
+		if s.HasViewOnly() {
+			n++
+		}
+		if len(s.ViewOnlyConditional) != 0 {
+			t.Errorf("%s: ViewOnlyConditional = %+v; ViewOnlyAccess %s has no conditional statements", s.Prefix, s.ViewOnlyConditional, src.version)
+		}
+	}
+	if n != len(want) || n == 0 {
+		t.Errorf("%d services have a view-only slice, want %d", n, len(want))
+	}
+	if ViewOnlySource != fmt.Sprintf("ViewOnlyAccess %s (%s)", src.version, src.updateDate[:len("2006-01-02")]) {
+		t.Errorf("ViewOnlySource = %q does not match the data (regenerate with go generate)", ViewOnlySource)
+	}
+}
+
+// TestViewOnlyNoDataReads pins what makes view_only different from
+// read_only: the actions that read data are not in it.
+func TestViewOnlyNoDataReads(t *testing.T) {
+	tests := []struct {
+		prefix           string
+		hasViewOnly      bool
+		mustNot          []string // patterns matching any of these are data reads
+		readOnlyIncludes string
+	}{
+		{"s3", true, []string{"s3:GetObject", "s3:GetObjectVersion"}, "s3:Get*"},
+		// ViewOnlyAccess v45 names no secretsmanager action at all.
+		{"secretsmanager", false, []string{"secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"}, ""},
+		{"kms", true, []string{"kms:Decrypt", "kms:GetPublicKey"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			s, ok := Lookup(tt.prefix)
+			if !ok || s.HasViewOnly() != tt.hasViewOnly {
+				t.Fatalf("Lookup(%q) = %v, HasViewOnly %v; want HasViewOnly %v", tt.prefix, ok, s.HasViewOnly(), tt.hasViewOnly)
+			}
+			for _, action := range tt.mustNot {
+				for _, p := range s.ViewOnly {
+					if matches(p, action) {
+						t.Errorf("ViewOnly pattern %q allows %s", p, action)
+					}
+				}
+			}
+			if tt.readOnlyIncludes != "" && !slices.Contains(s.ReadOnly, tt.readOnlyIncludes) {
+				t.Errorf("ReadOnly = %q, want it to include %q", s.ReadOnly, tt.readOnlyIncludes)
+			}
+		})
+	}
+}
+
+// matches reports whether IAM action pattern p (with * and ?) matches the
+// concrete action a, case-insensitively as IAM does.
+func matches(p, a string) bool {
+	ok, err := filepath.Match(strings.ToLower(p), strings.ToLower(a))
+	return err == nil && ok
+}
+
 // TestGeneratedUpToDate fails when the data or the generator changed without
 // go generate being rerun.
 func TestGeneratedUpToDate(t *testing.T) {
@@ -209,7 +292,7 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Skipf("go tool not in PATH; cannot run the generator: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "catalog_gen.go")
-	cmd := exec.Command(goTool, "run", "./internal/gen", "-in", dataPath, "-out", out)
+	cmd := exec.Command(goTool, "run", "./internal/gen", "-in", dataPath, "-view", viewDataPath, "-out", out)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("running generator: %v\n%s", err, msg)
 	}

@@ -1,5 +1,5 @@
 // Command gen writes catalog_gen.go, the static service table of package
-// catalog, from AWS's managed policy ReadOnlyAccess.
+// catalog, from AWS's managed policies ReadOnlyAccess and ViewOnlyAccess.
 //
 // It runs only at development time (go generate). The product must never read
 // the policy file: the credential-process hot path links package catalog, so
@@ -11,6 +11,12 @@
 // other than "*", an unknown statement key, a malformed action) stops
 // generation, because silently dropping or widening a statement would change
 // what a "read_only" grant allows.
+//
+// ViewOnlyAccess is read under one relaxation, because leaving things out can
+// only narrow a "view_only" grant: a statement scoped to resources other than
+// "*" (AWS scopes apigateway:GET that way) is omitted, as are prefixes that
+// ReadOnlyAccess does not name and so have no catalog entry. Both are listed
+// in the generated file, so nothing is dropped unseen.
 package main
 
 import (
@@ -30,25 +36,26 @@ import (
 
 func main() {
 	in := flag.String("in", "", "path to ReadOnlyAccess.json (AWS managed policy with its metadata)")
+	view := flag.String("view", "", "path to ViewOnlyAccess.json (AWS managed policy with its metadata)")
 	out := flag.String("out", "", "path of the Go file to write")
 	pkg := flag.String("pkg", "catalog", "package name of the generated file")
 	flag.Parse()
-	if *in == "" || *out == "" || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: gen -in ReadOnlyAccess.json -out catalog_gen.go [-pkg catalog]")
+	if *in == "" || *view == "" || *out == "" || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: gen -in ReadOnlyAccess.json -view ViewOnlyAccess.json -out catalog_gen.go [-pkg catalog]")
 		os.Exit(2)
 	}
-	if err := run(*in, *out, *pkg); err != nil {
+	if err := run(*in, *view, *out, *pkg); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out, pkg string) error {
+func run(in, view, out, pkg string) error {
 	raw, err := os.ReadFile(in)
 	if err != nil {
 		return err
 	}
-	p, err := parsePolicy(raw)
+	p, err := parsePolicy(raw, false)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
@@ -56,7 +63,16 @@ func run(in, out, pkg string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	src, err := render(pkg, p, services)
+	raw, err = os.ReadFile(view)
+	if err != nil {
+		return err
+	}
+	v, err := parsePolicy(raw, true)
+	if err != nil {
+		return fmt.Errorf("%s: %w", view, err)
+	}
+	orphans := addViewOnly(services, v)
+	src, err := render(pkg, p, v, orphans, services)
 	if err != nil {
 		return err
 	}
@@ -95,6 +111,9 @@ type policy struct {
 	// Condition, in document order, duplicates included.
 	unconditional []string
 	conditional   []conditional
+	// scoped holds the Sids of statements omitted because their Resource is
+	// not "*"; only a policy parsed with omitScoped has any.
+	scoped []string
 }
 
 type conditional struct {
@@ -114,7 +133,10 @@ var (
 	sidRE = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 )
 
-func parsePolicy(raw []byte) (*policy, error) {
+// parsePolicy decodes a managed policy file. With omitScoped, a statement
+// whose Resource is not "*" is left out and its Sid recorded, instead of
+// failing; only a caller for which less is safe may ask for that.
+func parsePolicy(raw []byte, omitScoped bool) (*policy, error) {
 	var f policyFile
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, err
@@ -152,10 +174,6 @@ func parsePolicy(raw []byte) (*policy, error) {
 				return nil, fmt.Errorf("%s: %s is not supported", where, name)
 			}
 		}
-		res, err := stringOrList(s.Resource)
-		if err != nil || len(res) != 1 || res[0] != "*" {
-			return nil, fmt.Errorf("%s: Resource must be \"*\"", where)
-		}
 		actions, err := stringOrList(s.Action)
 		if err != nil || len(actions) == 0 {
 			return nil, fmt.Errorf("%s: Action must be a non-empty string or list of strings", where)
@@ -164,6 +182,21 @@ func parsePolicy(raw []byte) (*policy, error) {
 			if err := checkAction(a); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
+		}
+		res, err := stringOrList(s.Resource)
+		if err != nil || len(res) == 0 {
+			return nil, fmt.Errorf("%s: Resource must be a non-empty string or list of strings", where)
+		}
+		if len(res) != 1 || res[0] != "*" {
+			if !omitScoped {
+				return nil, fmt.Errorf("%s: Resource must be \"*\"", where)
+			}
+			sid := s.Sid
+			if !sidRE.MatchString(sid) {
+				sid = fmt.Sprintf("statement %d", i)
+			}
+			p.scoped = append(p.scoped, sid+" ("+strings.Join(actions, ", ")+")")
+			continue
 		}
 		if s.Condition == nil {
 			p.unconditional = append(p.unconditional, actions...)
@@ -237,6 +270,8 @@ type service struct {
 	prefix, name, description string
 	readOnly                  []string
 	conditional               []conditional
+	viewOnly                  []string
+	viewConditional           []conditional
 }
 
 func buildServices(p *policy, known map[string]info) ([]service, error) {
@@ -282,9 +317,7 @@ func buildServices(p *policy, known map[string]info) ([]service, error) {
 	for prefix, s := range byPrefix {
 		slices.Sort(s.readOnly)
 		s.readOnly = slices.Compact(s.readOnly)
-		slices.SortFunc(s.conditional, func(a, b conditional) int {
-			return strings.Compare(a.condition+"\x00"+strings.Join(a.actions, ","), b.condition+"\x00"+strings.Join(b.actions, ","))
-		})
+		sortConditionals(s.conditional)
 		if k, ok := known[prefix]; ok {
 			if k.name == "" || k.description == "" {
 				return nil, fmt.Errorf("hand-written entry %q: name and description are required", prefix)
@@ -302,6 +335,59 @@ func buildServices(p *policy, known map[string]info) ([]service, error) {
 	return out, nil
 }
 
+// addViewOnly fills in the view-only slices of services (sorted by prefix)
+// from v, split by prefix as buildServices does for read-only. It returns the
+// prefixes v names that services lack, sorted: they get no entry, since the
+// catalog is keyed by ReadOnlyAccess's prefixes.
+func addViewOnly(services []service, v *policy) []string {
+	byPrefix := map[string]*service{}
+	for i := range services {
+		byPrefix[services[i].prefix] = &services[i]
+	}
+	orphan := map[string]bool{}
+	for _, a := range v.unconditional {
+		s := byPrefix[prefixOf(a)]
+		if s == nil {
+			orphan[prefixOf(a)] = true
+			continue
+		}
+		s.viewOnly = append(s.viewOnly, a)
+	}
+	for _, c := range v.conditional {
+		groups := map[string][]string{}
+		for _, a := range c.actions {
+			groups[prefixOf(a)] = append(groups[prefixOf(a)], a)
+		}
+		for prefix, actions := range groups {
+			s := byPrefix[prefix]
+			if s == nil {
+				orphan[prefix] = true
+				continue
+			}
+			slices.Sort(actions)
+			s.viewConditional = append(s.viewConditional, conditional{sid: c.sid, actions: slices.Compact(actions), condition: c.condition})
+		}
+	}
+	for i := range services {
+		s := &services[i]
+		slices.Sort(s.viewOnly)
+		s.viewOnly = slices.Compact(s.viewOnly)
+		sortConditionals(s.viewConditional)
+	}
+	var out []string
+	for prefix := range orphan {
+		out = append(out, prefix)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortConditionals(cs []conditional) {
+	slices.SortFunc(cs, func(a, b conditional) int {
+		return strings.Compare(a.condition+"\x00"+strings.Join(a.actions, ","), b.condition+"\x00"+strings.Join(b.actions, ","))
+	})
+}
+
 // goString quotes s for Go source, preferring a raw string so that JSON stays
 // readable in the generated file.
 func goString(s string) string {
@@ -313,37 +399,34 @@ func goString(s string) string {
 
 func fallbackName(prefix string) string { return "AWS " + prefix }
 
-func render(pkg string, p *policy, services []service) ([]byte, error) {
+func render(pkg string, p, v *policy, orphans []string, services []service) ([]byte, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "// Code generated by internal/gen from AWS ReadOnlyAccess %s; DO NOT EDIT.\n\n", p.version)
+	fmt.Fprintf(&b, "// Code generated by internal/gen from AWS ReadOnlyAccess %s and ViewOnlyAccess %s; DO NOT EDIT.\n\n", p.version, v.version)
 	fmt.Fprintf(&b, "package %s\n\n", pkg)
 	fmt.Fprintf(&b, "// Source names the AWS policy version the catalog was generated from; it\n")
 	fmt.Fprintf(&b, "// changes only when the catalog is regenerated from newer AWS data.\n")
 	fmt.Fprintf(&b, "const Source = %q\n\n", fmt.Sprintf("ReadOnlyAccess %s (%s)", p.version, p.date))
+	fmt.Fprintf(&b, "// ViewOnlySource names the AWS policy version the view-only slices were\n")
+	fmt.Fprintf(&b, "// generated from.\n")
+	fmt.Fprintf(&b, "const ViewOnlySource = %q\n\n", fmt.Sprintf("ViewOnlyAccess %s (%s)", v.version, v.date))
+	if len(v.scoped) > 0 || len(orphans) > 0 {
+		fmt.Fprintf(&b, "// Left out of the view-only slices, which only narrows them:\n")
+		for _, sc := range v.scoped {
+			fmt.Fprintf(&b, "//   - statement scoped to resources: %s\n", sc)
+		}
+		if len(orphans) > 0 {
+			fmt.Fprintf(&b, "//   - prefixes not in ReadOnlyAccess: %s\n", strings.Join(orphans, ", "))
+		}
+		fmt.Fprintf(&b, "\n")
+	}
 	fmt.Fprintf(&b, "// services is sorted by Prefix; Lookup's binary search depends on it.\n")
 	fmt.Fprintf(&b, "var services = []Service{\n")
 	for _, s := range services {
 		fmt.Fprintf(&b, "{\nPrefix: %q,\nName: %q,\nDescription: %q,\n", s.prefix, s.name, s.description)
-		fmt.Fprintf(&b, "ReadOnly: []string{\n")
-		for _, a := range s.readOnly {
-			fmt.Fprintf(&b, "%q,\n", a)
-		}
-		fmt.Fprintf(&b, "},\n")
-		if len(s.conditional) > 0 {
-			fmt.Fprintf(&b, "ReadOnlyConditional: []Conditional{\n")
-			for _, c := range s.conditional {
-				fmt.Fprintf(&b, "{\n")
-				if sidRE.MatchString(c.sid) {
-					fmt.Fprintf(&b, "// Sid %s\n", c.sid)
-				}
-				fmt.Fprintf(&b, "Actions: []string{")
-				for _, a := range c.actions {
-					fmt.Fprintf(&b, "%q,", a)
-				}
-				fmt.Fprintf(&b, "},\nCondition: %s,\n},\n", goString(c.condition))
-			}
-			fmt.Fprintf(&b, "},\n")
-		}
+		renderList(&b, "ReadOnly", s.readOnly, true)
+		renderConditionals(&b, "ReadOnlyConditional", s.conditional)
+		renderList(&b, "ViewOnly", s.viewOnly, false)
+		renderConditionals(&b, "ViewOnlyConditional", s.viewConditional)
 		fmt.Fprintf(&b, "},\n")
 	}
 	fmt.Fprintf(&b, "}\n")
@@ -352,4 +435,36 @@ func render(pkg string, p *policy, services []service) ([]byte, error) {
 		return nil, fmt.Errorf("formatting generated code: %w", err)
 	}
 	return src, nil
+}
+
+// renderList writes field as a one-pattern-per-line string slice; an empty
+// list is written only when always is set.
+func renderList(b *bytes.Buffer, field string, patterns []string, always bool) {
+	if len(patterns) == 0 && !always {
+		return
+	}
+	fmt.Fprintf(b, "%s: []string{\n", field)
+	for _, a := range patterns {
+		fmt.Fprintf(b, "%q,\n", a)
+	}
+	fmt.Fprintf(b, "},\n")
+}
+
+func renderConditionals(b *bytes.Buffer, field string, cs []conditional) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s: []Conditional{\n", field)
+	for _, c := range cs {
+		fmt.Fprintf(b, "{\n")
+		if sidRE.MatchString(c.sid) {
+			fmt.Fprintf(b, "// Sid %s\n", c.sid)
+		}
+		fmt.Fprintf(b, "Actions: []string{")
+		for _, a := range c.actions {
+			fmt.Fprintf(b, "%q,", a)
+		}
+		fmt.Fprintf(b, "},\nCondition: %s,\n},\n", goString(c.condition))
+	}
+	fmt.Fprintf(b, "},\n")
 }

@@ -21,7 +21,7 @@ func TestParsePolicyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parsePolicy([]byte(head + tt.statement + tail))
+			_, err := parsePolicy([]byte(head+tt.statement+tail), false)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("parsePolicy error = %v, want one containing %q", err, tt.wantErr)
 			}
@@ -33,7 +33,7 @@ func TestParsePolicyAccepts(t *testing.T) {
 	raw := `{"version":"v7","updatedate":"2026-01-02T23:04:05-05:00","document":{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["b:List*","a:Get*","a:Get*"],"Resource":"*"},
 		{"Effect":"Allow","Action":"c:Open","Resource":["*"],"Condition":{"Z":{"k":1.50},"A":{"c:x":"<y>"}}}]}}`
-	p, err := parsePolicy([]byte(raw))
+	p, err := parsePolicy([]byte(raw), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +77,29 @@ func TestBuildServicesRejectsDrift(t *testing.T) {
 				t.Errorf("buildServices error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestViewOnlyOmitsScoped(t *testing.T) {
+	raw := `{"version":"v2","updatedate":"2026-01-02T03:04:05+00:00","document":{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["a:List*","z:Look"],"Resource":"*"},
+		{"Sid":"Scoped","Effect":"Allow","Action":"b:GET","Resource":["arn:aws:b:::/x"]}]}}`
+	if _, err := parsePolicy([]byte(raw), false); err == nil || !strings.Contains(err.Error(), "Resource") {
+		t.Errorf("parsePolicy(omitScoped=false) error = %v, want one about Resource", err)
+	}
+	v, err := parsePolicy([]byte(raw), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(v.scoped, ";") != "Scoped (b:GET)" {
+		t.Errorf("scoped = %q, want the Sid and its actions", v.scoped)
+	}
+	services := []service{{prefix: "a", readOnly: []string{"a:Get*"}}, {prefix: "b", readOnly: []string{"b:GET"}}}
+	orphans := addViewOnly(services, v)
+	if strings.Join(orphans, ",") != "z" {
+		t.Errorf("orphans = %q, want [z]", orphans)
+	}
+	if strings.Join(services[0].viewOnly, ",") != "a:List*" || len(services[1].viewOnly) != 0 {
+		t.Errorf("viewOnly = %q, %q; want a:List* and nothing for the scoped b", services[0].viewOnly, services[1].viewOnly)
 	}
 }
