@@ -20,7 +20,7 @@ func grantCommand() *cli.Command {
 			"the keychain and writes profile tb-<id> into the dedicated AWS config file.\n\n" +
 			"Examples:\n" +
 			"  timebound-iam grant -s s3 -t 30m\n" +
-			"  timebound-iam grant -s s3:full -s logs:ro -t 1h --reason \"fix the upload job\"",
+			"  timebound-iam grant -s s3:full -s logs:ro -s ec2:vo -t 1h --reason \"fix the upload job\"",
 		Flags: append(append(grantFlags(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (the fields of grant_access's result)"},
 		), configFlags()...),
@@ -31,7 +31,7 @@ func grantCommand() *cli.Command {
 // grantFlags are what a grant asks for, on grant and on exec.
 func grantFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is read_only (alias ro) or full"},
+		&cli.StringSliceFlag{Name: "service", Aliases: []string{"s"}, Usage: "`SERVICE[:LEVEL]` to grant; repeat or separate with commas; LEVEL is view_only (alias vo), read_only (alias ro) or full"},
 		&cli.StringFlag{Name: "level", Aliases: []string{"l"}, Value: "read_only", Usage: "level for services given without one: view_only (vo), read_only (ro) or full"},
 		&cli.StringFlag{Name: "ttl", Aliases: []string{"t"}, Usage: "lifetime, a Go duration from 15m to max_ttl (default: default_ttl, 1h)"},
 		&cli.StringFlag{Name: "reason", Usage: "why the access is needed; logged, never written to the AWS config"},
