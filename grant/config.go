@@ -3,6 +3,7 @@ package grant
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,8 @@ type Config struct {
 	// FilePassphrase unlocks the file backend; environment only, never read
 	// from the config file.
 	FilePassphrase string
+	// STSTimeout bounds each AssumeRole call, retries included.
+	STSTimeout time.Duration
 	// SourceIdentity is sent as AssumeRole's SourceIdentity, which CloudTrail
 	// records on every call a grant makes and which no one can change
 	// afterwards; for example "alice@build-07". Empty sends none.
@@ -63,10 +66,20 @@ const (
 	DefaultRegion     = "us-east-1"
 	DefaultDefaultTTL = time.Hour
 	DefaultMaxTTL     = 12 * time.Hour
+	// DefaultSTSTimeout leaves room for the SDK's three attempts and their
+	// backoff while an agent is still waiting for its tool call.
+	DefaultSTSTimeout = 10 * time.Second
+)
+
+// Bounds of sts_timeout: below a second a healthy STS on a slow link fails;
+// above five minutes an agent's tool call has long timed out.
+const (
+	MinSTSTimeout = time.Second
+	MaxSTSTimeout = 5 * time.Minute
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "default_ttl", "max_ttl", "services", "keyring_backend", "source_identity"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "services", "keyring_backend", "source_identity"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -144,6 +157,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		FilePassphrase: getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"),
 		DefaultTTL:     DefaultDefaultTTL,
 		MaxTTL:         DefaultMaxTTL,
+		STSTimeout:     DefaultSTSTimeout,
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
@@ -167,7 +181,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		}
 		cfg.Services = append(cfg.Services, s)
 	}
-	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL} {
+	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL, "sts_timeout": &cfg.STSTimeout} {
 		if v := values[key]; v != "" {
 			if *dst, err = time.ParseDuration(v); err != nil {
 				return Config{}, fmt.Errorf("%s %q is not a Go duration such as \"1h\" or \"30m\"", key, v)
@@ -176,6 +190,9 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 	}
 	if cfg.MaxTTL < MinTTL || cfg.MaxTTL > DefaultMaxTTL {
 		return Config{}, fmt.Errorf("max_ttl %s is out of range: use between %s and %s", ShortDuration(cfg.MaxTTL), ShortDuration(MinTTL), ShortDuration(DefaultMaxTTL))
+	}
+	if cfg.STSTimeout < MinSTSTimeout || cfg.STSTimeout > MaxSTSTimeout {
+		return Config{}, fmt.Errorf("sts_timeout %s is out of range: use between %s and %s", ShortDuration(cfg.STSTimeout), ShortDuration(MinSTSTimeout), ShortDuration(MaxSTSTimeout))
 	}
 	if cfg.DefaultTTL > cfg.MaxTTL {
 		cfg.DefaultTTL = cfg.MaxTTL
@@ -233,16 +250,76 @@ func (c Config) allowedText() string {
 	return strings.Join(c.Services, ", ")
 }
 
-// EnsureHome creates the state directory with mode 0700, tightening an
-// existing one.
+// EnsureHome creates the state directory with mode 0700 and secures what is
+// already in it, warning on stderr about each fix; see [SecureHome].
 func EnsureHome(home string) error {
+	return SecureHome(home, func(path string, was, now fs.FileMode) {
+		fmt.Fprintf(os.Stderr, "timebound-iam: warning: %s had mode %04o, readable or writable by others; set it to %04o\n", path, was, now)
+	})
+}
+
+// SecureHome creates the state directory with mode 0700 and tightens it and
+// everything under it: directories to 0700, files to 0600 (other users must
+// not read grant metadata, the config or the file keyring). The keyring
+// library and the user's own tools never tighten what they find, so each
+// looser mode is fixed here and reported to warn with the path and both
+// modes. Symlinks are left alone. A state directory this process cannot
+// write is an error saying so, before any grant starts.
+func SecureHome(home string, warn func(path string, was, now fs.FileMode)) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
-		return fmt.Errorf("creating state directory: %w", err)
+		return fmt.Errorf("creating state directory %s: %w; set TIMEBOUND_IAM_HOME to a directory you can write", home, err)
 	}
-	if err := os.Chmod(home, 0o700); err != nil {
-		return fmt.Errorf("securing state directory: %w", err)
+	err := filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		// Other processes' temporary files come and go during the walk.
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("securing state directory: %w", err)
+		}
+		want := fs.FileMode(0o600)
+		switch {
+		case d.IsDir():
+			want = 0o700
+		case !d.Type().IsRegular():
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("securing state directory: %w", err)
+		}
+		// Only bits beyond want are a problem: a 0400 file stays 0400.
+		if was := info.Mode().Perm(); was&^want != 0 {
+			now := was & want
+			if d.IsDir() {
+				now = want
+			}
+			if err := os.Chmod(path, now); errors.Is(err, fs.ErrNotExist) {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("securing %s (mode %04o): %w; make it private with chmod %04o", path, was, err, now)
+			}
+			warn(path, was, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	// Find out now, not between the STS call and the keychain write.
+	probe, err := os.CreateTemp(home, ".write-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("state directory %s is not writable (%v): make it writable by you (chmod 0700 %s), or set TIMEBOUND_IAM_HOME to a directory you can write", home, err, home)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // UpdateConfig sets keys in home/config. A key the file already holds keeps

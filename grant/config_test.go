@@ -1,8 +1,11 @@
 package grant
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +56,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.STSDialect != DialectAWS || cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.Services != nil || cfg.KeyringBackend != "" {
+	if cfg.STSDialect != DialectAWS || cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.STSTimeout != 10*time.Second || cfg.Services != nil || cfg.KeyringBackend != "" {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	err = cfg.CheckRole()
@@ -71,6 +74,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "max_ttl = forever\n", `max_ttl "forever" is not a Go duration`},
 		{"max over 12h", "max_ttl = 24h\n", "max_ttl 24h is out of range: use between 15m and 12h"},
 		{"default below min", "default_ttl = 5m\n", "default_ttl 5m is below the minimum of 15m"},
+		{"sts_timeout not a duration", "sts_timeout = 10\n", `sts_timeout "10" is not a Go duration`},
+		{"sts_timeout too short", "sts_timeout = 100ms\n", "sts_timeout 100ms is out of range: use between 1s and 5m"},
+		{"sts_timeout too long", "sts_timeout = 1h\n", "sts_timeout 1h is out of range: use between 1s and 5m"},
 		{"bad dialect", "sts_dialect = ceph\n", `sts_dialect "ceph" is not "aws" or "minio"`},
 		{"bad syntax", "role_arn = \"unterminated\n[broken\n", "is not valid INI"},
 		{"unknown service", "services = s3, nosuch\n", `services: "nosuch" is not an AWS service prefix in the catalog`},
@@ -165,11 +171,68 @@ func TestHome(t *testing.T) {
 	})
 }
 
-func TestEnsureHomeTightens(t *testing.T) {
+// TestSecureHomePermissions: the state directory and every directory under
+// it end up 0700, every file 0600, and each fix is reported with its path
+// and the mode it had. Modes already private stay as they are.
+func TestSecureHomePermissions(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "state")
-	if err := os.Mkdir(home, 0o755); err != nil {
+	modes := map[string]fs.FileMode{
+		".":                     0o755,
+		"config":                0o644,
+		"aws-config":            0o666,
+		"aws-config.lock":       0o600,
+		"empty-credentials":     0o400,
+		"keyring":               0o775,
+		"keyring/timebound-iam": 0o604,
+	}
+	for _, name := range []string{".", "keyring"} {
+		if err := os.MkdirAll(filepath.Join(home, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, mode := range modes {
+		path := filepath.Join(home, name)
+		if mode&0o100 == 0 {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(home, "link")); err != nil {
 		t.Fatal(err)
 	}
+	var warned []string
+	if err := SecureHome(home, func(path string, was, now fs.FileMode) {
+		rel, _ := filepath.Rel(home, path)
+		warned = append(warned, fmt.Sprintf("%s %04o->%04o", rel, was, now))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]fs.FileMode{".": 0o700, "config": 0o600, "aws-config": 0o600, "aws-config.lock": 0o600, "empty-credentials": 0o400, "keyring": 0o700, "keyring/timebound-iam": 0o600}
+	for name, mode := range want {
+		st, err := os.Stat(filepath.Join(home, name))
+		if err != nil || st.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, %v; want %04o", name, st.Mode().Perm(), err, mode)
+		}
+	}
+	if st, _ := os.Stat("/etc/passwd"); st.Mode().Perm() != 0o644 {
+		t.Errorf("the symlink's target was changed: %v", st.Mode().Perm())
+	}
+	slices.Sort(warned)
+	if got, want := strings.Join(warned, "\n"), ". 0755->0700\naws-config 0666->0600\nconfig 0644->0600\nkeyring 0775->0700\nkeyring/timebound-iam 0604->0600"; got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+	warned = nil
+	if err := SecureHome(home, func(path string, _, _ fs.FileMode) { warned = append(warned, path) }); err != nil || warned != nil {
+		t.Errorf("second run: %v, warned about %v", err, warned)
+	}
+}
+
+func TestEnsureHomeCreates(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "a", "state")
 	if err := EnsureHome(home); err != nil {
 		t.Fatal(err)
 	}

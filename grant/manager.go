@@ -50,6 +50,9 @@ type Session struct {
 	Expires time.Time
 	Status  profiles.Status
 	Revoked time.Time
+	// Resources are the ARNs the grant is narrowed to; nil means every
+	// resource.
+	Resources []string
 }
 
 // Profile is the AWS profile name of the grant.
@@ -130,7 +133,11 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err := m.Config.CheckRole(); err != nil {
 		return Session{}, err
 	}
-	policy, err := Policy(r.Access, m.Config.STSDialect)
+	arns, err := ResourceARNs(r.Access, r.Resources)
+	if err != nil {
+		return Session{}, err
+	}
+	policy, err := ScopedPolicy(r.Access, arns, m.Config.STSDialect)
 	if err != nil {
 		return Session{}, err
 	}
@@ -157,7 +164,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		CanExpire:       true,
 		Expires:         c.Expiration.UTC(),
 	}
-	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active}
+	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns}
 	// One locked read and write does the prune, the id check, the keychain
 	// item and the profile. The item is stored only once the id is known to
 	// be free: under a taken id it would replace another grant's item.
@@ -286,7 +293,7 @@ func (m *Manager) entry(s Session) profiles.Entry {
 	return profiles.Entry{
 		ID: s.ID, Region: s.Region, Access: access, Status: s.Status,
 		Helper:  profiles.Helper{Exe: m.Exe, Home: m.Config.Home, Backend: m.Keys.Backend()},
-		Created: s.Created, Expires: s.Expires, Revoked: s.Revoked,
+		Created: s.Created, Expires: s.Expires, Revoked: s.Revoked, Resources: s.Resources,
 	}
 }
 
@@ -295,7 +302,7 @@ func session(e profiles.Entry) Session {
 	for i, a := range e.Access {
 		access[i] = Access{Service: a.Service, Level: Level(a.Level)}
 	}
-	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked}
+	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked, Resources: e.Resources}
 }
 
 // List returns the live grants, soonest expiry first, after a prune. It reads

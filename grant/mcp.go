@@ -23,10 +23,11 @@ The credentials never appear in tool results; the AWS CLI fetches them itself.`
 
 // GrantAccessInput is grant_access's input.
 type GrantAccessInput struct {
-	Services []string `json:"services" jsonschema:"AWS service prefixes, e.g. [\"s3\"] or [\"lambda\",\"logs\"]; list_services shows the allowed names"`
-	Level    string   `json:"level,omitempty" jsonschema:"view_only (vo: metadata only, AWS's ViewOnlyAccess for the service; no data reads such as s3:GetObject or kms:Decrypt; only for services whose list_services levels include it), read_only (ro: Describe/Get/List, AWS's ReadOnlyAccess for the service, which can read data) or full (every action of the service, still bounded by the broker role); default read_only"`
-	TTL      string   `json:"ttl,omitempty" jsonschema:"how long the credentials live: a Go duration from 15m up to the configured max_ttl, e.g. \"30m\"; default from the config"`
-	Reason   string   `json:"reason,omitempty" jsonschema:"one line on what the task needs this access for; logged for the user"`
+	Services  []string `json:"services" jsonschema:"AWS service prefixes, e.g. [\"s3\"] or [\"lambda\",\"logs\"]; list_services shows the allowed names"`
+	Level     string   `json:"level,omitempty" jsonschema:"view_only (vo: metadata only, AWS's ViewOnlyAccess for the service; no data reads such as s3:GetObject or kms:Decrypt; only for services whose list_services levels include it), read_only (ro: Describe/Get/List, AWS's ReadOnlyAccess for the service, which can read data) or full (every action of the service, still bounded by the broker role); default read_only"`
+	TTL       string   `json:"ttl,omitempty" jsonschema:"how long the credentials live: a Go duration from 15m up to the configured max_ttl, e.g. \"30m\"; default from the config"`
+	Reason    string   `json:"reason,omitempty" jsonschema:"one line on what the task needs this access for; logged for the user"`
+	Resources []string `json:"resources,omitempty" jsonschema:"optional: narrow the whole grant to these resources instead of all: ARNs of the granted services (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE; * and ? wildcards allowed in RESOURCE), or for s3 bare bucket names, each meaning the bucket and its objects. A narrowed s3 grant cannot list all buckets (s3:ListAllMyBuckets works only on *); list a named bucket instead"`
 }
 
 // SessionsOutput is list_active_sessions's result.
@@ -102,7 +103,7 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 	if err != nil {
 		return nil, GrantOutput{}, err
 	}
-	r := Request{TTL: ttl, Reason: in.Reason, Client: "mcp"}
+	r := Request{TTL: ttl, Reason: in.Reason, Client: "mcp", Resources: in.Resources}
 	if ci := req.ClientInfo(); ci != nil && ci.Name != "" {
 		r.Client = ci.Name
 	}

@@ -1391,3 +1391,66 @@ func TestMCPGrantAccessTakenID(t *testing.T) {
 		t.Errorf("%d live sessions, want 2", got)
 	}
 }
+
+// TestMCPGrantResources: grant_access's resources narrow the session policy
+// STS gets, and show in the result, the listing and the profile; a bad one
+// is refused by index before STS is called.
+func TestMCPGrantResources(t *testing.T) {
+	h := newHarness(t)
+	var out grant.GrantOutput
+	h.ok("grant_access", map[string]any{"services": []string{"s3"}, "ttl": "30m", "resources": []string{"agent-data", "arn:aws:s3:::logs-*/2026/*"}}, &out)
+	want := []string{"arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*", "arn:aws:s3:::logs-*/2026/*"}
+	if !slices.Equal(out.Resources, want) {
+		t.Errorf("result resources = %q, want %q", out.Resources, want)
+	}
+	calls := h.sts.calls()
+	if len(calls) != 1 {
+		t.Fatalf("%d AssumeRole calls, want 1", len(calls))
+	}
+	var doc struct {
+		Statement []struct {
+			Effect   string
+			Resource any
+		}
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(calls[0].Policy)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statement) != 1 || !cmp.Equal(doc.Statement[0].Resource, []any{want[0], want[1], want[2]}) {
+		t.Errorf("session policy %s is not narrowed to %q", aws.ToString(calls[0].Policy), want)
+	}
+	if got := h.sessions(); len(got) != 1 || !slices.Equal(got[0].Resources, want) {
+		t.Errorf("list_active_sessions = %+v, want resources %q", got, want)
+	}
+	if !strings.Contains(h.profilesText(), "\ntb_resources = "+strings.Join(want, " ")+"\n") {
+		t.Errorf("profile has no tb_resources line:\n%s", h.profilesText())
+	}
+
+	// Without resources, no resources key anywhere.
+	plain := h.grant([]string{"s3"}, "read_only", "30m")
+	if plain.Resources != nil {
+		t.Errorf("unscoped grant reports resources %q", plain.Resources)
+	}
+
+	for _, tc := range []struct {
+		name      string
+		services  []string
+		resources []string
+		want      string
+	}{
+		{"bad arn", []string{"s3"}, []string{"agent-data", "arn:aws:s3:::ok", "arn:aws:s3:::x\n[profile evil]"}, `resources[2] "arn:aws:s3:::x\n[profile evil]" is not an ARN`},
+		{"wrong service", []string{"s3"}, []string{"arn:aws:logs:us-east-1:123456789012:log-group:x"}, `resources[0] "arn:aws:logs:us-east-1:123456789012:log-group:x" is a resource of service "logs", which the grant does not include`},
+		{"bad bucket", []string{"s3"}, []string{"My_Bucket"}, `resources[0] "My_Bucket" is not an ARN`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.in(t)
+			msg := h.toolErr("grant_access", map[string]any{"services": tc.services, "resources": tc.resources})
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q, want %q", msg, tc.want)
+			}
+		})
+	}
+	if n := len(h.sts.calls()); n != 2 {
+		t.Errorf("%d AssumeRole calls, want 2: refused grants must not reach STS", n)
+	}
+}

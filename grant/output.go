@@ -19,6 +19,7 @@ type GrantOutput struct {
 	ExpiresAt  string            `json:"expires_at" jsonschema:"RFC 3339 time the credentials stop working"`
 	ConfigFile string            `json:"config_file" jsonschema:"the AWS config file holding the profile; set AWS_CONFIG_FILE to it"`
 	Usage      string            `json:"usage" jsonschema:"how to run the AWS CLI with this grant"`
+	Resources  []string          `json:"resources,omitempty" jsonschema:"the ARNs the grant is narrowed to; absent when it covers every resource"`
 }
 
 // SessionOutput is one entry of list_active_sessions and of `sessions --json`.
@@ -30,6 +31,7 @@ type SessionOutput struct {
 	Levels    map[string]string `json:"levels"`
 	ExpiresAt string            `json:"expires_at"`
 	Remaining string            `json:"remaining" jsonschema:"time left, e.g. 29m12s"`
+	Resources []string          `json:"resources,omitempty" jsonschema:"the ARNs the grant is narrowed to; absent when it covers every resource"`
 }
 
 // ServiceOutput is one entry of list_services and of `services --json`.
@@ -67,6 +69,7 @@ func (m *Manager) Output(s Session) GrantOutput {
 		ExpiresAt:  s.Expires.UTC().Format(time.RFC3339),
 		ConfigFile: m.Config.AWSConfigFile(),
 		Usage:      Usage(m.Config.AWSConfigFile(), s.Profile()),
+		Resources:  s.Resources,
 	}
 }
 
@@ -94,6 +97,7 @@ func (s Session) Output(now time.Time) SessionOutput {
 		Levels:    s.Levels(),
 		ExpiresAt: s.Expires.UTC().Format(time.RFC3339),
 		Remaining: s.Expires.Sub(now).Truncate(time.Second).String(),
+		Resources: s.Resources,
 	}
 }
 

@@ -124,7 +124,7 @@ func (e *PolicyTooLargeError) Error() string {
 type statement struct {
 	Effect    string          `json:"Effect"`
 	Action    []string        `json:"Action"`
-	Resource  string          `json:"Resource"`
+	Resource  any             `json:"Resource"` // "*" or a list of ARNs
 	Condition json.RawMessage `json:"Condition,omitempty"`
 }
 
@@ -133,22 +133,36 @@ type document struct {
 	Statement []statement `json:"Statement"`
 }
 
-// Policy returns the compact JSON session policy that allows exactly access:
-// a view_only service gets its slice of AWS's ViewOnlyAccess, a read_only
-// one its slice of ReadOnlyAccess, a full one <prefix>:*. A last Deny statement holds the [EscalationActions] of the
-// services in access, whatever their level; a grant of none of those
-// services has no Deny. Services must be in the catalog. dialect is [DialectAWS], or
-// [DialectMinIO] to leave out what MinIO cannot parse. A policy over
-// [MaxPolicySize] is a [*PolicyTooLargeError].
+// Policy returns the compact JSON session policy that allows exactly access
+// on every resource: [ScopedPolicy] with no resources.
 func Policy(access []Access, dialect string) (string, error) {
+	return ScopedPolicy(access, nil, dialect)
+}
+
+// ScopedPolicy returns the compact JSON session policy that allows exactly
+// access: a view_only service gets its slice of AWS's ViewOnlyAccess, a
+// read_only one its slice of ReadOnlyAccess, a full one <prefix>:*. The Allow
+// statements cover resources, ARNs as [ResourceARNs] returns them, or every
+// resource ("*") when there are none. A last Deny statement holds the
+// [EscalationActions] of the services in access, whatever their level, on
+// every resource, so that no narrowing can make it miss; a grant of none of
+// those services has no Deny. Services must be in the catalog. dialect is
+// [DialectAWS], or [DialectMinIO] to leave out what MinIO cannot parse. A
+// policy over [MaxPolicySize] is a [*PolicyTooLargeError], or, when
+// resources make it so, an error that says to name fewer.
+func ScopedPolicy(access []Access, resources []string, dialect string) (string, error) {
 	actions, conds, err := allowed(access, dialect)
 	if err != nil {
 		return "", err
 	}
-	allow := statement{Effect: "Allow", Action: actions, Resource: "*"}
+	var scope any = "*"
+	if len(resources) > 0 {
+		scope = resources
+	}
+	allow := statement{Effect: "Allow", Action: actions, Resource: scope}
 	var conditional []statement
 	for _, c := range conds {
-		conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: "*", Condition: json.RawMessage(c.Condition)})
+		conditional = append(conditional, statement{Effect: "Allow", Action: c.Actions, Resource: scope, Condition: json.RawMessage(c.Condition)})
 	}
 	doc := document{Version: "2012-10-17"}
 	if len(allow.Action) > 0 {
@@ -163,6 +177,12 @@ func Policy(access []Access, dialect string) (string, error) {
 		return "", err
 	}
 	if len(out) > MaxPolicySize {
+		if len(resources) > 0 {
+			if unscoped, err := Policy(access, dialect); err == nil {
+				return "", fmt.Errorf("resources make the session policy %d characters (%d without them); STS allows %d: name fewer resources, or cover several with one wildcard ARN such as arn:aws:s3:::logs-*",
+					len(out), len(unscoped), MaxPolicySize)
+			}
+		}
 		return "", &PolicyTooLargeError{Size: len(out), Services: bySize(access)}
 	}
 	return string(out), nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,20 +44,92 @@ func TestPolicyGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", "policy", tt.name+".json")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got+"\n"), 0o644); err != nil {
-					t.Fatal(err)
+			checkGolden(t, tt.name, got)
+		})
+	}
+}
+
+// checkGolden compares policy with testdata/policy/NAME.json, or rewrites
+// that file under -update.
+func checkGolden(t *testing.T, name, policy string) {
+	t.Helper()
+	golden := filepath.Join("testdata", "policy", name+".json")
+	if *update {
+		if err := os.WriteFile(golden, []byte(policy+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./grant -run TestPolicyGolden -update to create it)", err)
+	}
+	if diff := cmp.Diff(strings.TrimSuffix(string(want), "\n"), policy); diff != "" {
+		t.Errorf("policy differs from %s (-want +got):\n%s", golden, diff)
+	}
+}
+
+// TestScopedPolicyGolden pins narrowed grants: the Allow statements, the
+// conditional ones included, cover only the resources; the escalation Deny
+// still covers "*".
+func TestScopedPolicyGolden(t *testing.T) {
+	tests := []struct {
+		name      string
+		access    []Access
+		resources []string
+	}{
+		{"s3_read_only_one_bucket", []Access{{"s3", ReadOnly}}, []string{"agent-data"}},
+		{"s3express_conditional_narrowed", []Access{{"s3express", ReadOnly}}, []string{"arn:aws:s3express:us-east-1:123456789012:bucket/data--use1-az4--x-s3"}},
+		{"iam_full_narrowed", []Access{{"iam", Full}}, []string{"arn:aws:iam::123456789012:role/app-*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arns, err := ResourceARNs(tt.access, tt.resources)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ScopedPolicy(tt.access, arns, DialectAWS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tt.name, got)
+			var doc document
+			if err := json.Unmarshal([]byte(got), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range doc.Statement {
+				want := any(toAny(arns))
+				if st.Effect == "Deny" {
+					want = "*"
+				}
+				if !cmp.Equal(st.Resource, want) {
+					t.Errorf("%s statement on %v, want %v", st.Effect, st.Resource, want)
 				}
 			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./grant -run TestPolicyGolden -update to create it)", err)
-			}
-			if diff := cmp.Diff(strings.TrimSuffix(string(want), "\n"), got); diff != "" {
-				t.Errorf("policy differs from %s (-want +got):\n%s", golden, diff)
-			}
 		})
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// TestScopedPolicyTooManyResources: resources count against the 2,048
+// characters, and the error says to name fewer of them, not fewer services.
+func TestScopedPolicyTooManyResources(t *testing.T) {
+	var arns []string
+	for i := range 80 {
+		arns = append(arns, fmt.Sprintf("arn:aws:s3:::bucket-number-%02d/*", i))
+	}
+	_, err := ScopedPolicy([]Access{{"s3", Full}}, arns, DialectAWS)
+	if err == nil || !strings.Contains(err.Error(), "name fewer resources") || !strings.Contains(err.Error(), "STS allows 2048") {
+		t.Fatalf("err = %v, want one that says to name fewer resources", err)
+	}
+	if _, err := ScopedPolicy([]Access{{"s3", Full}}, arns[:10], DialectAWS); err != nil {
+		t.Fatalf("10 resources: %v", err)
 	}
 }
 

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // AssumeRoler is the one STS call a grant makes; *sts.Client satisfies it.
@@ -29,7 +32,10 @@ func (f AssumeRoleFunc) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput,
 }
 
 // NewSTS returns an STS client signed with the base credentials: the
-// source_profile, or the standard AWS chain.
+// source_profile, or the standard AWS chain. Its AssumeRole calls, retries
+// and backoff included, give up after cfg.STSTimeout; throttling and other
+// transient errors are retried by the SDK's standard retryer (3 attempts
+// unless AWS_MAX_ATTEMPTS or the profile's max_attempts says otherwise).
 func NewSTS(ctx context.Context, cfg Config) (*sts.Client, error) {
 	awsCfg, err := baseConfig(ctx, cfg)
 	if err != nil {
@@ -39,7 +45,36 @@ func NewSTS(ctx context.Context, cfg Config) (*sts.Client, error) {
 		if cfg.STSEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.STSEndpoint)
 		}
+		if cfg.STSTimeout > 0 {
+			o.APIOptions = append(o.APIOptions, assumeRoleTimeout(cfg.STSTimeout))
+		}
 	}), nil
+}
+
+// errSTSTimeout marks an AssumeRole call that sts_timeout cut short, as
+// opposed to one whose caller gave up.
+var errSTSTimeout = errors.New("sts_timeout reached")
+
+// assumeRoleTimeout bounds each AssumeRole call, every attempt and backoff
+// included, by d. It sits in the Initialize step, outside the retry loop: a
+// per-attempt HTTP timeout would let the retryer multiply it. Other STS
+// calls (doctor's GetCallerIdentity) keep their callers' deadlines.
+func assumeRoleTimeout(d time.Duration) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("timebound-iam-sts-timeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if middleware.GetOperationName(ctx) != "AssumeRole" {
+					return next.HandleInitialize(ctx, in)
+				}
+				tctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				out, md, err := next.HandleInitialize(tctx, in)
+				if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+					err = fmt.Errorf("%w: %w", errSTSTimeout, err)
+				}
+				return out, md, err
+			}), middleware.Before)
+	}
 }
 
 // NewIAM returns an IAM client signed with the base credentials.
@@ -85,6 +120,9 @@ func sameFile(a, b string) bool {
 // explainSTS turns an AssumeRole failure into a message that says which limit
 // or permission was hit and what to do.
 func explainSTS(err error, cfg Config, ttl string) error {
+	if errors.Is(err, errSTSTimeout) {
+		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", cfg.RoleARN, ShortDuration(cfg.STSTimeout), cfg.stsEndpointText(), cfg.ConfigFile())
+	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return fmt.Errorf("STS AssumeRole on %s failed: %w", cfg.RoleARN, err)
@@ -97,8 +135,27 @@ func explainSTS(err error, cfg Config, ttl string) error {
 		return fmt.Errorf("ttl %s exceeds the broker role's MaxSessionDuration (%s): ask for a shorter ttl, or raise it with aws iam update-role --role-name <role> --max-session-duration <seconds>", ttl, cfg.RoleARN)
 	case api.ErrorCode() == "AccessDenied":
 		return fmt.Errorf("the base credentials may not assume %s (AccessDenied: %s): check the role's trust policy and the base identity", cfg.RoleARN, msg)
+	case api.ErrorCode() == "Throttling" || api.ErrorCode() == "ThrottlingException" || api.ErrorCode() == "RequestLimitExceeded":
+		return fmt.Errorf("STS throttled AssumeRole on %s and kept refusing after %s (%s: %s): wait a minute and try again, and make fewer grants at once", cfg.RoleARN, attemptsText(err), api.ErrorCode(), msg)
 	case strings.Contains(msg, "PackedPolicyTooLarge") || api.ErrorCode() == "PackedPolicyTooLarge":
 		return fmt.Errorf("STS found the session policy too large after packing (%s): ask for fewer services in one grant", msg)
 	}
 	return fmt.Errorf("STS AssumeRole on %s failed: %s: %s", cfg.RoleARN, api.ErrorCode(), msg)
+}
+
+// stsEndpointText names the endpoint AssumeRole went to, for messages.
+func (c Config) stsEndpointText() string {
+	if c.STSEndpoint != "" {
+		return c.STSEndpoint
+	}
+	return "the default for " + c.Region
+}
+
+// attemptsText says how many attempts the retryer made, when it says.
+func attemptsText(err error) string {
+	var max *retry.MaxAttemptsError
+	if errors.As(err, &max) {
+		return fmt.Sprintf("%d attempts with backoff", max.Attempt)
+	}
+	return "retries with backoff"
 }

@@ -25,11 +25,7 @@ func TestGrantThroughSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stand.Close()
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	setBaseCredentials(t)
 
 	tests := []struct {
 		name, role, ttl, wantErr string
@@ -42,23 +38,8 @@ func TestGrantThroughSDK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := t.TempDir()
-			cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{
-				"role_arn": "arn:aws:iam::123456789012:" + tt.role, "sts_endpoint": stand.URL,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			client, err := grant.NewSTS(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ring := keyring.NewArrayKeyring(nil)
-			m := &grant.Manager{
-				Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
-				Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},
-				Exe:      "/usr/local/bin/timebound-iam", Now: time.Now,
-			}
+			m, ring := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:" + tt.role})
+			cfg := m.Config
 			ttl, err := grant.ParseTTL(tt.ttl, cfg.DefaultTTL, cfg.MaxTTL)
 			if err != nil {
 				t.Fatal(err)
@@ -69,13 +50,7 @@ func TestGrantThroughSDK(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				if keys, _ := ring.Keys(); len(keys) != 0 {
-					t.Errorf("keychain items left after a failed grant: %v", keys)
-				}
-				set, _ := m.Profiles.Read()
-				if n := len(set.Entries()); n != 0 {
-					t.Errorf("%d profiles left after a failed grant", n)
-				}
+				checkNothingWritten(t, m, ring)
 				return
 			}
 			if err != nil {
@@ -98,6 +73,110 @@ func TestGrantThroughSDK(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sdkManager is a Manager whose STS is aws-sdk-go-v2's real client talking
+// to stand, configured by overrides (sts_endpoint is stand's), with an array
+// keyring. Set the base credentials in the environment first.
+func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string) (*grant.Manager, keyring.Keyring) {
+	t.Helper()
+	home := t.TempDir()
+	overrides["sts_endpoint"] = stand.URL
+	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := grant.NewSTS(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := keyring.NewArrayKeyring(nil)
+	return &grant.Manager{
+		Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
+		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},
+		Exe:      "/usr/local/bin/timebound-iam", Now: time.Now,
+	}, ring
+}
+
+// checkNothingWritten fails t if a failed grant left a keychain item or a
+// profile behind.
+func checkNothingWritten(t *testing.T, m *grant.Manager, ring keyring.Keyring) {
+	t.Helper()
+	if keys, _ := ring.Keys(); len(keys) != 0 {
+		t.Errorf("keychain items left after a failed grant: %v", keys)
+	}
+	set, _ := m.Profiles.Read()
+	if n := len(set.Entries()); n != 0 {
+		t.Errorf("%d profiles left after a failed grant", n)
+	}
+}
+
+func setBaseCredentials(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_MAX_ATTEMPTS", "")
+	t.Setenv("AWS_RETRY_MODE", "")
+}
+
+// TestSTSFailures: an STS that never answers is given up on after
+// sts_timeout, throttling is retried with backoff, and a grant that still
+// fails says what to do and leaves nothing behind.
+func TestSTSFailures(t *testing.T) {
+	stand, err := granttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stand.Close()
+	setBaseCredentials(t)
+	tests := []struct {
+		name, role, timeout string
+		calls               int
+		wantErr             string
+		within              time.Duration
+	}{
+		{"timeout", "role/hang", "1s", 1,
+			"STS AssumeRole on arn:aws:iam::123456789012:role/hang got no answer within sts_timeout 1s (endpoint " + stand.URL + "): check the network path to STS and try again, or raise sts_timeout in ", 3 * time.Second},
+		{"throttled once", "role/throttled-once", "", 2, "", 5 * time.Second},
+		{"always throttled", "role/throttled", "", 3,
+			"STS throttled AssumeRole on arn:aws:iam::123456789012:role/throttled and kept refusing after 3 attempts with backoff (Throttling: Rate exceeded): wait a minute and try again", 8 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ring := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:" + tt.role, "sts_timeout": tt.timeout})
+			before := stand.Calls()
+			start := time.Now()
+			_, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+			if took := time.Since(start); took > tt.within {
+				t.Errorf("grant took %s, want at most %s", took, tt.within)
+			}
+			if n := stand.Calls() - before; tt.calls != 0 && n != tt.calls {
+				t.Errorf("%d AssumeRole requests, want %d", n, tt.calls)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v\nwant %q", err, tt.wantErr)
+			}
+			checkNothingWritten(t, m, ring)
+		})
+	}
+
+	t.Run("caller's own deadline", func(t *testing.T) {
+		m, _ := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/hang"})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := m.Grant(ctx, grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+		if err == nil || strings.Contains(err.Error(), "sts_timeout") {
+			t.Errorf("err = %v; want the caller's deadline, not sts_timeout", err)
+		}
+	})
 }
 
 // TestBaseCredentialsIgnoreAgentShellFiles: when the agent's shell settings

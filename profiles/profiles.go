@@ -72,6 +72,9 @@ type Entry struct {
 	Created time.Time
 	Expires time.Time
 	Revoked time.Time // zero unless Status is Revoked
+	// Resources are the ARNs the grant is narrowed to, each a
+	// [safeResource]; none means every resource.
+	Resources []string
 }
 
 // Name is the profile name, "tb-<id>".
@@ -106,6 +109,16 @@ func ValidID(id string) bool {
 func safeWord(w string) bool {
 	return len(w) >= 1 && len(w) <= 64 && only(w, func(c byte) bool {
 		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+	})
+}
+
+// safeResource reports whether r is an ARN-like word that cannot break out of
+// its line or be read as anything but a value, by ini.v1 or by the AWS CLI:
+// 1-1024 of [A-Za-z0-9/:*?._+=,@-], so no whitespace, quote, backslash,
+// comment character or bracket.
+func safeResource(r string) bool {
+	return len(r) >= 1 && len(r) <= 1024 && only(r, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/:*?._+=,@-", c) >= 0
 	})
 }
 
@@ -174,6 +187,11 @@ func render(e Entry) ([]byte, error) {
 			return nil, fmt.Errorf("profile %s: value %q is not a plain word [a-z0-9_.-]", e.Name(), w)
 		}
 	}
+	for _, r := range e.Resources {
+		if !safeResource(r) {
+			return nil, fmt.Errorf("profile %s: resource %q is not an ARN of [A-Za-z0-9/:*?._+=,@-]", e.Name(), r)
+		}
+	}
 	line, err := CredentialProcess(e)
 	if err != nil {
 		return nil, err
@@ -189,6 +207,9 @@ func render(e Entry) ([]byte, error) {
 		fmt.Fprintf(&b, "region = %s\n", e.Region)
 	}
 	fmt.Fprintf(&b, "tb_access = %s\n", strings.Join(access, " "))
+	if len(e.Resources) > 0 {
+		fmt.Fprintf(&b, "tb_resources = %s\n", strings.Join(e.Resources, " "))
+	}
 	fmt.Fprintf(&b, "tb_backend = %s\n", e.Helper.Backend)
 	fmt.Fprintf(&b, "tb_status = %s\n", e.Status)
 	fmt.Fprintf(&b, "tb_created = %s\n", e.Created.UTC().Format(time.RFC3339))
@@ -221,6 +242,9 @@ func parse(id string, text []byte, home string) (Entry, error) {
 			return Entry{}, fmt.Errorf("tb_access word %q is not service:level", w)
 		}
 		e.Access = append(e.Access, Access{svc, lvl})
+	}
+	if res := strings.Fields(s.Key("tb_resources").String()); len(res) > 0 {
+		e.Resources = res
 	}
 	for key, dst := range map[string]*time.Time{"tb_created": &e.Created, "tb_expires": &e.Expires, "tb_revoked": &e.Revoked} {
 		v := s.Key(key).String()
@@ -444,6 +468,7 @@ func (s *Set) Get(id string) (Entry, bool) {
 func (e *Entry) copy() Entry {
 	c := *e
 	c.Access = slices.Clone(e.Access)
+	c.Resources = slices.Clone(e.Resources)
 	return c
 }
 

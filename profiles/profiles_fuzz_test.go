@@ -133,20 +133,22 @@ const injectionForeign = "# my profiles\n[default]\nregion = eu-west-1\n\n[profi
 // that were there plus ours and, in ours, exactly our keys with exactly the
 // values put; and our own reader reads the grant back unchanged.
 func FuzzPutNoInjection(f *testing.F) {
-	f.Add("us-east-1", "s3", "read_only", "logs", "full", "/opt/tb/bin/timebound-iam", testHome, "file", false)
-	f.Add("", "s3", "full", "", "", "/usr/local/bin/timebound-iam", "/root/.config/timebound-iam", "keyctl", true)
-	f.Add("eu-west-1", "ec2", "read_only", "", "", "/tmp/it's a $HOME dir ünï/tb", `/tmp/st\ate "x" $(id) 'q'`, "secret-service", false)
+	f.Add("us-east-1", "s3", "read_only", "logs", "full", "/opt/tb/bin/timebound-iam", testHome, "file", "", false)
+	f.Add("", "s3", "full", "", "", "/usr/local/bin/timebound-iam", "/root/.config/timebound-iam", "keyctl", "", true)
+	f.Add("eu-west-1", "ec2", "read_only", "", "", "/tmp/it's a $HOME dir ünï/tb", `/tmp/st\ate "x" $(id) 'q'`, "secret-service", "", false)
+	f.Add("us-east-1", "s3", "read_only", "", "", "/opt/tb", testHome, "file", "arn:aws:s3:::agent-data/*", false)
 	for _, evil := range []string{
 		"us-east-1\n[profile evil]", "us-east-1\rx", "us-east-1 = x", "s3]\n[profile evil", "x\ncredential_process = /bin/sh",
 		"s3:full", "read_only full", "a#b", "a;b", "a=b", "\"\"\"", "`", "\x00", "'", "\\", "\u2028", "\x85", "A", strings.Repeat("a", 65),
 	} {
-		f.Add(evil, "s3", "read_only", "", "", "/opt/tb", testHome, "file", false)
-		f.Add("us-east-1", evil, "read_only", "", "", "/opt/tb", testHome, "file", false)
-		f.Add("us-east-1", "s3", evil, "logs", evil, "/opt/tb", testHome, "file", false)
-		f.Add("us-east-1", "s3", "full", "", "", "/opt/"+evil+"/tb", "/home/"+evil, "file", true)
-		f.Add("us-east-1", "s3", "full", "", "", "/opt/tb", testHome, evil, false)
+		f.Add(evil, "s3", "read_only", "", "", "/opt/tb", testHome, "file", "", false)
+		f.Add("us-east-1", evil, "read_only", "", "", "/opt/tb", testHome, "file", "", false)
+		f.Add("us-east-1", "s3", evil, "logs", evil, "/opt/tb", testHome, "file", "", false)
+		f.Add("us-east-1", "s3", "full", "", "", "/opt/"+evil+"/tb", "/home/"+evil, "file", "", true)
+		f.Add("us-east-1", "s3", "full", "", "", "/opt/tb", testHome, evil, "", false)
+		f.Add("us-east-1", "s3", "full", "", "", "/opt/tb", testHome, "file", "arn:aws:s3:::"+evil, false)
 	}
-	f.Fuzz(func(t *testing.T, region, svc1, lvl1, svc2, lvl2, exe, home, backend string, revoked bool) {
+	f.Fuzz(func(t *testing.T, region, svc1, lvl1, svc2, lvl2, exe, home, backend, resource string, revoked bool) {
 		file := &File{Path: filepath.Join(t.TempDir(), "aws-config"), Home: home}
 		if err := os.WriteFile(file.Path, []byte(injectionForeign), 0o600); err != nil {
 			t.Fatal(err)
@@ -156,6 +158,9 @@ func FuzzPutNoInjection(f *testing.F) {
 		e.Access = []Access{{svc1, lvl1}}
 		if svc2 != "" || lvl2 != "" {
 			e.Access = append(e.Access, Access{svc2, lvl2})
+		}
+		if resource != "" {
+			e.Resources = []string{resource}
 		}
 		if revoked {
 			e.Status, e.Revoked = Revoked, created.Add(time.Minute)
@@ -183,8 +188,11 @@ func FuzzPutNoInjection(f *testing.F) {
 		if region != "" {
 			ours = append(ours, [2]string{"region", region})
 		}
+		ours = append(ours, [2]string{"tb_access", strings.Join(access, " ")})
+		if resource != "" {
+			ours = append(ours, [2]string{"tb_resources", resource})
+		}
 		ours = append(ours,
-			[2]string{"tb_access", strings.Join(access, " ")},
 			[2]string{"tb_backend", backend},
 			[2]string{"tb_status", string(e.Status)},
 			[2]string{"tb_created", "2026-11-25T14:00:00Z"},

@@ -9,6 +9,10 @@
 //   - "...role/short"   MaxSessionDuration 1h
 //   - "...role/chained" the 1h role-chaining cap
 //   - "...role/slow"    waits [SlowDelay], then answers as for any other role
+//   - "...role/hang"    never answers; returns when the client gives up
+//   - "...role/throttled-once" Throttling on the first request for each
+//     RoleSessionName, then answers as for any other role
+//   - "...role/throttled" Throttling, always
 //   - anything else     MaxSessionDuration 12h
 //
 // Every answer carries fresh random credentials, which tests can then look
@@ -52,6 +56,8 @@ type STS struct {
 	mu     sync.Mutex
 	issued []Issued
 	calls  int
+	// throttled holds the session names already throttled once.
+	throttled map[string]bool
 }
 
 // Start listens on a free port on 127.0.0.1. Stop it with Close.
@@ -83,6 +89,27 @@ func (s *STS) Calls() int {
 	return s.calls
 }
 
+// throttle reports whether the request for role and session name is to be
+// throttled.
+func (s *STS) throttle(role, session string) bool {
+	switch {
+	case strings.HasSuffix(role, "role/throttled"):
+		return true
+	case strings.HasSuffix(role, "role/throttled-once"):
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.throttled[session] {
+			return false
+		}
+		if s.throttled == nil {
+			s.throttled = map[string]bool{}
+		}
+		s.throttled[session] = true
+		return true
+	}
+	return false
+}
+
 func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRole" {
 		fail(w, 400, "InvalidAction", "only AssumeRole is served here")
@@ -96,6 +123,14 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	s.mu.Unlock()
 	role := r.Form.Get("RoleArn")
+	if strings.HasSuffix(role, "role/hang") {
+		<-r.Context().Done()
+		return
+	}
+	if s.throttle(role, r.Form.Get("RoleSessionName")) {
+		fail(w, 400, "Throttling", "Rate exceeded")
+		return
+	}
 	if strings.HasSuffix(role, "role/slow") {
 		select {
 		case <-time.After(SlowDelay):
