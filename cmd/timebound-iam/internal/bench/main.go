@@ -377,7 +377,7 @@ func s3ls(bin, work string) (row, error) {
 			return timeRun(awsEnv, "/usr/bin/aws", "--profile", p, "--endpoint-url", m.URL, "--region", "us-east-1", "s3", "ls", "s3://"+sc.Readable)
 		}
 	}
-	res, err := interleave(25, map[string]func() (time.Duration, error){"tb": ls(profile), "static": ls("static")})
+	res, err := interleave(40, map[string]func() (time.Duration, error){"tb": ls(profile), "static": ls("static")})
 	if err != nil {
 		return row{}, err
 	}
