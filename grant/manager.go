@@ -127,14 +127,11 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if r.TTL == 0 {
 		r.TTL = m.Config.DefaultTTL
 	}
-	if err := r.validate(m.Config); err != nil {
+	arns, err := r.validate(m.Config)
+	if err != nil {
 		return Session{}, err
 	}
 	if err := m.Config.CheckRole(); err != nil {
-		return Session{}, err
-	}
-	arns, err := ResourceARNs(r.Access, r.Resources)
-	if err != nil {
 		return Session{}, err
 	}
 	policy, err := ScopedPolicy(r.Access, arns, m.Config.STSDialect)

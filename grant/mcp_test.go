@@ -696,15 +696,7 @@ func startStandIn(t *testing.T) *granttest.STS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stand.Close() })
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           "AKIAIOSFODNN7EXAMPLE",
-		"AWS_SECRET_ACCESS_KEY":       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"AWS_CONFIG_FILE":             "/nonexistent",
-		"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	} {
-		t.Setenv(k, v)
-	}
+	setBaseCredentials(t)
 	return stand
 }
 

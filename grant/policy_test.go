@@ -296,7 +296,7 @@ func TestPolicyMinIODialect(t *testing.T) {
 		t.Errorf("minio s3 read_only policy\n got %s\nwant %s", got, want)
 	}
 	cfg := Config{MaxTTL: DefaultMaxTTL, STSDialect: DialectMinIO}
-	err = Request{Access: []Access{{"ec2", ReadOnly}}, TTL: MinTTL}.validate(cfg)
+	_, err = Request{Access: []Access{{"ec2", ReadOnly}}, TTL: MinTTL}.validate(cfg)
 	if err == nil || !strings.Contains(err.Error(), `services[0] "ec2" is not allowed here; allowed: s3 only (sts_dialect = minio)`) {
 		t.Errorf("ec2 under the minio dialect: %v", err)
 	}

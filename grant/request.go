@@ -120,10 +120,11 @@ func checkTTL(d, max time.Duration) error {
 }
 
 // validate checks a request against the catalog and the configured
-// allow-list, naming the offending field and the allowed values.
-func (r Request) validate(cfg Config) error {
+// allow-list, naming the offending field and the allowed values. It returns
+// the request's resources as ARNs, as [ResourceARNs] expands them.
+func (r Request) validate(cfg Config) ([]string, error) {
 	if len(r.Access) == 0 {
-		return fmt.Errorf("services is empty: name at least one service, e.g. [\"s3\"]; list_services shows the allowed ones")
+		return nil, fmt.Errorf("services is empty: name at least one service, e.g. [\"s3\"]; list_services shows the allowed ones")
 	}
 	seen := map[string]bool{}
 	for i, a := range r.Access {
@@ -131,35 +132,36 @@ func (r Request) validate(cfg Config) error {
 		if !ok {
 			if low := strings.ToLower(strings.TrimSpace(a.Service)); low != a.Service {
 				if _, ok := catalog.Lookup(low); ok {
-					return fmt.Errorf("services[%d] %q is not a service prefix: prefixes are lowercase, use %q (list_services shows the allowed names)", i, a.Service, low)
+					return nil, fmt.Errorf("services[%d] %q is not a service prefix: prefixes are lowercase, use %q (list_services shows the allowed names)", i, a.Service, low)
 				}
 			}
-			return fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
+			return nil, fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
 		}
 		if !cfg.allows(a.Service) {
-			return fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.allowedText())
+			return nil, fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.allowedText())
 		}
 		if seen[a.Service] {
-			return fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)
+			return nil, fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)
 		}
 		seen[a.Service] = true
 		if !slices.Contains(Levels, a.Level) {
-			return fmt.Errorf("level %q is not allowed: use %s", a.Level, levelChoice(Levels))
+			return nil, fmt.Errorf("level %q is not allowed: use %s", a.Level, levelChoice(Levels))
 		}
 		if !slices.Contains(ServiceLevels(svc), a.Level) {
-			return fmt.Errorf("services[%d]: %w", i, levelError(svc, a.Level))
+			return nil, fmt.Errorf("services[%d]: %w", i, levelError(svc, a.Level))
 		}
 	}
-	if _, err := ResourceARNs(r.Access, r.Resources); err != nil {
-		return err
+	arns, err := ResourceARNs(r.Access, r.Resources)
+	if err != nil {
+		return nil, err
 	}
 	if n := utf8.RuneCountInString(r.Reason); n > MaxReason {
-		return fmt.Errorf("reason is %d characters; at most %d", n, MaxReason)
+		return nil, fmt.Errorf("reason is %d characters; at most %d", n, MaxReason)
 	}
 	if strings.IndexFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) >= 0 {
-		return fmt.Errorf("reason contains control characters; use one line of plain text")
+		return nil, fmt.Errorf("reason contains control characters; use one line of plain text")
 	}
-	return checkTTL(r.TTL, cfg.MaxTTL)
+	return arns, checkTTL(r.TTL, cfg.MaxTTL)
 }
 
 // ShortDuration prints a duration without zero units: 15m, 1h, 1h30m.

@@ -119,7 +119,7 @@ func FuzzRequestValidate(f *testing.F) {
 		}
 
 		broken := brokenFields(r, cfg)
-		err := r.validate(cfg)
+		_, err := r.validate(cfg)
 		if err == nil {
 			if len(broken) > 0 {
 				t.Fatalf("validate accepted %+v under %+v, which breaks the bounds of %v", r, cfg, broken)

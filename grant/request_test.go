@@ -81,7 +81,7 @@ func TestRequestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.req.validate(tt.cfg)
+			_, err := tt.req.validate(tt.cfg)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)

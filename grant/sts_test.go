@@ -20,12 +20,7 @@ import (
 // over HTTP to the stand-in, and checks the wire parameters and how STS's
 // refusals are explained.
 func TestGrantThroughSDK(t *testing.T) {
-	stand, err := granttest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stand.Close()
-	setBaseCredentials(t)
+	stand := startStandIn(t)
 
 	tests := []struct {
 		name, role, ttl, wantErr string
@@ -125,12 +120,7 @@ func setBaseCredentials(t *testing.T) {
 // sts_timeout, throttling is retried with backoff, and a grant that still
 // fails says what to do and leaves nothing behind.
 func TestSTSFailures(t *testing.T) {
-	stand, err := granttest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stand.Close()
-	setBaseCredentials(t)
+	stand := startStandIn(t)
 	tests := []struct {
 		name, role, timeout string
 		calls               int
