@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -274,6 +273,11 @@ func parse(id string, text []byte, home string) (Entry, error) {
 type chunk struct {
 	text []byte
 	id   string // grant id when the section is ours, else ""
+	// e is the section's parse when it is ours and well-formed, else nil;
+	// err says why one of ours is not. Both are shared with [File]'s
+	// cache: never changed in place.
+	e   *Entry
+	err error
 }
 
 // headerID returns the grant id of a "[profile tb-<id>]" header line, as
@@ -360,21 +364,27 @@ func splitTail(text []byte) (own, rest []byte) {
 }
 
 // Set is the parsed file, changed in memory inside [File.Update].
+//
+// Each section's parse sits in its chunk, not in a map by id: a grant's
+// prune walks every section, and a file of a thousand grants is then one
+// walk over one slice. Lookups by id walk it too, for the few ids a revoke
+// names.
 type Set struct {
-	home    string
-	orig    []byte // the file as read, to skip writes that change nothing
+	home string
+	// orig is the file as read, to skip writes that change nothing; nil
+	// once the set is what this process wrote, when the chunks alone are
+	// the file's bytes.
+	orig    []byte
 	chunks  []chunk
-	entries map[string]*Entry // never changed in place: shared with File's cache
-	bad     map[string]error
 	changed bool
-	// shared marks chunks, entries and bad as shared with [File]'s copy of
-	// the last read; the first change copies them.
+	// shared marks chunks as shared with [File]'s copy of the last read;
+	// the first change copies them.
 	shared bool
 }
 
 // parsed is one section's parse, remembered by [File] across reads.
 type parsed struct {
-	e   Entry
+	e   *Entry
 	err error
 }
 
@@ -383,22 +393,24 @@ type parsed struct {
 // than on every grant; nil parses everything. It returns the parses of this
 // data's sections, to become the next cache.
 func newSet(data []byte, home string, cache map[string]parsed) (*Set, map[string]parsed) {
-	s := &Set{home: home, orig: data, chunks: split(data), entries: map[string]*Entry{}, bad: map[string]error{}}
+	s := &Set{home: home, orig: data, chunks: split(data)}
 	next := make(map[string]parsed, len(cache))
-	for _, c := range s.chunks {
+	for i := range s.chunks {
+		c := &s.chunks[i]
 		if c.id == "" {
 			continue
 		}
 		p, ok := cache[string(c.text)]
 		if !ok {
-			p.e, p.err = parse(c.id, c.text, home)
+			e, err := parse(c.id, c.text, home)
+			p = parsed{e: &e, err: err}
 		}
 		next[string(c.text)] = p
 		if p.err != nil {
-			s.bad[c.id] = fmt.Errorf("profile %s%s: %w", Prefix, c.id, p.err)
+			c.err = fmt.Errorf("profile %s%s: %w", Prefix, c.id, p.err)
 			continue
 		}
-		s.entries[c.id] = &p.e
+		c.e = p.e
 	}
 	return s, next
 }
@@ -411,20 +423,20 @@ func (s *Set) view() *Set {
 	return &v
 }
 
-// own makes s's contents its own before a change. Chunk texts stay shared: a
-// change replaces a chunk's text, never edits it.
+// own makes s's chunk list its own before a change. Chunk texts and parses
+// stay shared: a change replaces them, never edits them.
 func (s *Set) own() {
 	if s.shared {
-		s.chunks, s.entries, s.bad, s.shared = slices.Clone(s.chunks), maps.Clone(s.entries), maps.Clone(s.bad), false
+		s.chunks, s.shared = slices.Clone(s.chunks), false
 	}
 }
 
 // Entries returns our well-formed sections in file order.
 func (s *Set) Entries() []Entry {
-	out := make([]Entry, 0, len(s.entries))
+	out := make([]Entry, 0, len(s.chunks))
 	for _, c := range s.chunks {
-		if e, ok := s.entries[c.id]; ok && c.id != "" {
-			out = append(out, e.copy())
+		if c.e != nil {
+			out = append(out, c.e.copy())
 		}
 	}
 	return out
@@ -436,7 +448,7 @@ func (s *Set) Entries() []Entry {
 func (s *Set) All() iter.Seq[Entry] {
 	return func(yield func(Entry) bool) {
 		for _, c := range s.chunks {
-			if e, ok := s.entries[c.id]; ok && c.id != "" && !yield(*e) {
+			if c.e != nil && !yield(*c.e) {
 				return
 			}
 		}
@@ -448,20 +460,25 @@ func (s *Set) All() iter.Seq[Entry] {
 func (s *Set) Problems() []error {
 	var errs []error
 	for _, c := range s.chunks {
-		if err, ok := s.bad[c.id]; ok && c.id != "" {
-			errs = append(errs, err)
+		if c.err != nil {
+			errs = append(errs, c.err)
 		}
 	}
 	return errs
 }
 
-// Get returns the section of grant id.
+// Get returns the section of grant id, if it is well-formed.
 func (s *Set) Get(id string) (Entry, bool) {
-	e, ok := s.entries[id]
-	if !ok {
+	i := s.index(id)
+	if i < 0 || s.chunks[i].e == nil {
 		return Entry{}, false
 	}
-	return e.copy(), true
+	return s.chunks[i].e.copy(), true
+}
+
+// index returns the position of the first section named tb-<id>, or -1.
+func (s *Set) index(id string) int {
+	return slices.IndexFunc(s.chunks, func(c chunk) bool { return c.id == id })
 }
 
 // copy returns *e with its own Access, which the caller may change.
@@ -473,9 +490,7 @@ func (e *Entry) copy() Entry {
 }
 
 // Has reports whether any section, well-formed or not, is named tb-<id>.
-func (s *Set) Has(id string) bool {
-	return slices.ContainsFunc(s.chunks, func(c chunk) bool { return c.id == id })
-}
+func (s *Set) Has(id string) bool { return s.index(id) >= 0 }
 
 // Put adds e as a new section at the end, or replaces its section in place.
 func (s *Set) Put(e Entry) error {
@@ -484,16 +499,18 @@ func (s *Set) Put(e Entry) error {
 	if err != nil {
 		return err
 	}
+	i := s.index(e.ID)
+	if i >= 0 && bytes.Equal(s.chunks[i].text, text) {
+		return nil
+	}
 	s.own()
 	s.changed = true
 	e.Access = slices.Clone(e.Access)
-	s.entries[e.ID] = &e
-	delete(s.bad, e.ID)
-	for i, c := range s.chunks {
-		if c.id == e.ID {
-			s.chunks[i].text = text
-			return nil
-		}
+	e.Resources = slices.Clone(e.Resources)
+	c := chunk{text: text, id: e.ID, e: &e}
+	if i >= 0 {
+		s.chunks[i] = c
+		return nil
 	}
 	if n := len(s.chunks); n > 0 {
 		last := s.chunks[n-1].text
@@ -501,7 +518,7 @@ func (s *Set) Put(e Entry) error {
 			s.chunks[n-1].text = append(last, '\n')
 		}
 	}
-	s.chunks = append(s.chunks, chunk{text: text, id: e.ID})
+	s.chunks = append(s.chunks, c)
 	return nil
 }
 
@@ -518,20 +535,28 @@ func (s *Set) Remove(id string) {
 		}
 		return false
 	})
-	delete(s.entries, id)
-	delete(s.bad, id)
 }
 
-func (s *Set) bytes() []byte {
-	n := 0
-	for _, c := range s.chunks {
-		n += len(c.text)
-	}
-	b := make([]byte, 0, n)
+// appendTo appends the file's text to b.
+func (s *Set) appendTo(b []byte) []byte {
 	for _, c := range s.chunks {
 		b = append(b, c.text...)
 	}
 	return b
+}
+
+// is reports whether data is the file's text, without building it.
+func (s *Set) is(data []byte) bool {
+	if s.orig != nil {
+		return bytes.Equal(data, s.orig)
+	}
+	for _, c := range s.chunks {
+		if !bytes.HasPrefix(data, c.text) {
+			return false
+		}
+		data = data[len(c.text):]
+	}
+	return len(data) == 0
 }
 
 // File is the dedicated AWS config file of one state directory.
@@ -550,6 +575,10 @@ type File struct {
 	// same, a read is a view of last.
 	last    *Set
 	scratch []byte // see Read
+	// out is the buffer Update builds the new file in, kept across
+	// writes: after one, [File.last] describes the file by its chunks, and
+	// nothing refers to the buffer.
+	out []byte
 }
 
 // Read parses the file without locking; a missing file is an empty set.
@@ -563,7 +592,7 @@ func (f *File) Read() (*Set, error) {
 		return nil, fmt.Errorf("reading %s: %w", f.Path, err)
 	}
 	f.scratch = data
-	if f.last == nil || !bytes.Equal(data, f.last.orig) {
+	if f.last == nil || !f.last.is(data) {
 		f.last, f.cache = newSet(bytes.Clone(data), f.Home, f.cache)
 	}
 	return f.last.view(), nil
@@ -612,20 +641,24 @@ func (f *File) Update(fn func(*Set) error) error {
 	if err := fn(s); err != nil {
 		return err
 	}
-	out := s.bytes()
-	if !s.changed || bytes.Equal(out, s.orig) {
+	if !s.changed {
 		return nil
 	}
-	if err := WriteFileAtomic(f.Path, out, 0o600); err != nil {
+	// Only Update, under the file lock, uses f.out; f.mu guards the rest.
+	f.out = s.appendTo(f.out[:0])
+	if s.orig != nil && bytes.Equal(f.out, s.orig) {
+		return nil
+	}
+	if err := WriteFileAtomic(f.Path, f.out, 0o600); err != nil {
 		return err
 	}
-	// s now describes out exactly: its chunks are the sections render wrote
-	// and the untouched text around them, cut where split would cut out.
-	// TestCachedReadsMatchFreshReads holds this.
+	// s now describes the file exactly: its chunks are the sections render
+	// wrote and the untouched text around them, cut where split would cut
+	// it. TestCachedReadsMatchFreshReads holds this.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last = s.view()
-	f.last.orig = out
+	f.last.orig = nil
 	return nil
 }
 

@@ -1,0 +1,56 @@
+package grant_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
+)
+
+// BenchmarkGrant measures one grant beyond STS (answered in memory) with a
+// file that already holds n profiles; make bench measures the whole server.
+func BenchmarkGrant(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("profiles=%d", n), func(b *testing.B) {
+			home := b.TempDir()
+			cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := &grant.Manager{
+				Config: cfg,
+				STS: grant.AssumeRoleFunc(func(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+					return &sts.AssumeRoleOutput{Credentials: &types.Credentials{
+						AccessKeyId: aws.String("ASIAEXAMPLEEXAMPLE"), SecretAccessKey: aws.String("secret"),
+						SessionToken: aws.String("token"), Expiration: aws.Time(time.Now().Add(12 * time.Hour)),
+					}}, nil
+				}),
+				Keys:     keychain.New(keyring.NewArrayKeyring(nil), "array"),
+				Profiles: &profiles.File{Path: filepath.Join(home, grant.AWSConfigName), Home: home},
+				Exe:      "/usr/local/bin/timebound-iam",
+				Now:      time.Now,
+			}
+			r := grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 12 * time.Hour, Client: "bench"}
+			for range n {
+				if _, err := m.Grant(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := m.Grant(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
