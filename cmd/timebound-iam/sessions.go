@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,10 +33,25 @@ func sessionsCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants\n", prog)
 				return nil
 			}
+			// The column appears only when a grant is narrowed; "*" is every
+			// resource, as in a policy.
+			narrowed := slices.ContainsFunc(out.Sessions, func(s grant.SessionOutput) bool { return len(s.Resources) > 0 })
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PROFILE\tSERVICES\tLEVEL\tEXPIRES\tREMAINING")
+			header := "PROFILE\tSERVICES\tLEVEL\tEXPIRES\tREMAINING"
+			if narrowed {
+				header += "\tRESOURCES"
+			}
+			fmt.Fprintln(tw, header)
 			for _, s := range out.Sessions {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Profile, strings.Join(s.Services, ","), s.Level, s.ExpiresAt, s.Remaining)
+				line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", s.Profile, strings.Join(s.Services, ","), s.Level, s.ExpiresAt, s.Remaining)
+				if narrowed {
+					res := "*"
+					if len(s.Resources) > 0 {
+						res = strings.Join(s.Resources, " ")
+					}
+					line += "\t" + res
+				}
+				fmt.Fprintln(tw, line)
 			}
 			return tw.Flush()
 		},
