@@ -412,7 +412,9 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 		return d
 	}
 	if d.Err = m.denyAtAWS(ctx, add, now, &d); d.Err != nil {
-		m.log().Warn("AWS-side revoke failed", "sessions", profileList(d.IDs), "role", d.Role, "err", d.Err)
+		// Info, not Warn: the caller reports the failure itself, and the CLI
+		// prints warnings on stderr next to its own error.
+		m.log().Info("AWS-side revoke failed", "sessions", profileList(d.IDs), "role", d.Role, "err", d.Err)
 		return d
 	}
 	m.log().Info("denied at AWS", "sessions", profileList(d.IDs), "role", d.Role, "policy", RevokedPolicyName, "pruned", profileList(d.Pruned))

@@ -23,11 +23,12 @@ func revokeCommand() *cli.Command {
 			"of grants that have expired since. The base identity needs iam:GetRolePolicy and\n" +
 			"iam:PutRolePolicy on the broker role for that. The local revoke happens first and stays\n" +
 			"done when the AWS side fails; the error then says so. --aws also works on a grant revoked\n" +
-			"earlier without it, until that grant's expiry. With sts_dialect = minio there is no IAM to\n" +
-			"write to, and --aws fails after the local revoke.",
+			"earlier without it, until that grant's expiry. When sts_endpoint is not AWS, IAM's endpoint\n" +
+			"must be set too (AWS_ENDPOINT_URL_IAM). With sts_dialect = minio there is no IAM to write\n" +
+			"to, and --aws fails after the local revoke.",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "revoke every live grant"},
-			&cli.BoolFlag{Name: "aws", Usage: "also make AWS refuse copies of the credentials: a Deny on the broker role for each grant's session (needs iam:GetRolePolicy and iam:PutRolePolicy on it)"},
+			&cli.BoolFlag{Name: "aws", Usage: "also deny each grant's role session at AWS, so that copies of its credentials stop working (needs iam:GetRolePolicy and iam:PutRolePolicy on the broker role)"},
 		}, configFlags()...),
 		Action: func(c *cli.Context) error {
 			ids := c.Args().Slice()
@@ -75,16 +76,22 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 	}
 	d := m.DenyAtAWS(c.Context, ids)
 	if d.Err != nil {
-		var local []string
+		var revoked, ended []string
 		for _, r := range res {
 			if r.Revoked {
-				local = append(local, profiles.Prefix+r.ID)
+				revoked = append(revoked, profiles.Prefix+r.ID)
+			} else {
+				ended = append(ended, profiles.Prefix+r.ID)
 			}
 		}
-		what := "the grants had already ended locally"
-		if len(local) > 0 {
-			what = "revoked " + strings.Join(local, ", ") + " locally"
+		var done []string
+		if len(revoked) > 0 {
+			done = append(done, "revoked "+strings.Join(revoked, ", ")+" locally")
 		}
+		if len(ended) > 0 {
+			done = append(done, strings.Join(ended, ", ")+" had already ended locally")
+		}
+		what := strings.Join(done, "; ")
 		err := fmt.Errorf("%s; %s", what, d.Failure())
 		again := "timebound-iam revoke --aws " + strings.Join(profileNames(d.IDs), " ")
 		switch {
