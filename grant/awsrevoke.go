@@ -288,8 +288,9 @@ func NewRolePolicyClient(ctx context.Context, cfg Config) (RolePolicyAPI, error)
 	return client, nil
 }
 
-// IsAWSEndpoint reports whether endpoint is one of AWS's own, or empty (the
-// SDK's default, which is AWS's).
+// IsAWSEndpoint reports whether an endpoint URL is AWS's own (a VPC
+// endpoint included), rather than MinIO, an emulator or a stand-in. Empty
+// means AWS: the SDK's default.
 func IsAWSEndpoint(endpoint string) bool {
 	if endpoint == "" {
 		return true
