@@ -106,21 +106,17 @@ func (s RevokedSession) statement() revokedStatement {
 		Sid: revokedSidPrefix + s.ID, Effect: "Deny", Action: "*", Resource: "*",
 		Condition: revokedCondition{
 			StringLike:   map[string]string{"aws:userid": "*:" + sessionName(s.ID)},
-			DateLessThan: map[string]string{"aws:TokenIssueTime": ceilSecond(s.Expires).Format(time.RFC3339)},
+			DateLessThan: map[string]string{"aws:TokenIssueTime": wholeSecond(s.Expires).Format(time.RFC3339)},
 		},
 	}
 }
 
-// ceilSecond rounds t up to a whole second, in UTC: the document holds
-// seconds, and rounding down would drop a statement before its credentials
-// died.
-func ceilSecond(t time.Time) time.Time {
-	t = t.UTC()
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
-	}
-	return t
-}
+// wholeSecond is t in UTC without its fraction, as the profiles file and
+// grant_access's expires_at show it, so that the document names the same
+// time whether the expiry came from STS or from the file. A bound up to a
+// second early still lies far after the session's issue time (grants last
+// 15 minutes at least), and the prune grace covers the second.
+func wholeSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 // parseRevoked returns the session a statement of ours denies. A statement
 // that only looks like ours (our Sid prefix, anything else changed) is not
@@ -177,7 +173,7 @@ func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 			}
 		}
 	}
-	dead := func(s RevokedSession) bool { return !now.Before(ceilSecond(s.Expires).Add(revokedGrace)) }
+	dead := func(s RevokedSession) bool { return !now.Before(wholeSecond(s.Expires).Add(revokedGrace)) }
 
 	// Sessions to write, by id: the added ones replace their old statements
 	// in place, keeping the later expiry, and the rest go at the end.
@@ -396,7 +392,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 			return d
 		}
 		s := RevokedSession{ID: id, Expires: e.Expires}
-		if !now.Before(ceilSecond(s.Expires).Add(revokedGrace)) {
+		if !now.Before(wholeSecond(s.Expires).Add(revokedGrace)) {
 			d.Expired = append(d.Expired, id)
 			continue
 		}

@@ -1,21 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
@@ -192,5 +197,87 @@ func TestRevokeAWSNotPermitted(t *testing.T) {
 	_, stderr, _ = runCLI(t, "revoke", "--aws", id)
 	if !strings.HasPrefix(stderr, "timebound-iam: error: tb-"+id+" had already ended locally; the AWS-side deny failed: not permitted") {
 		t.Errorf("second revoke --aws stderr:\n%s", stderr)
+	}
+}
+
+// TestServeRevokeAWSMoto runs `timebound-iam serve` as a subprocess against
+// moto for STS and IAM, through the go-sdk client: grant_access assumes the
+// broker, and revoke_access with aws: true writes the deny that
+// iam:GetRolePolicy then returns.
+func TestServeRevokeAWSMoto(t *testing.T) {
+	bin := goBuild(t, filepath.Join(t.TempDir(), "timebound-iam"), ".")
+	moto, err := granttest.StartMoto(t.TempDir())
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { moto.Close() })
+	client := motoIAM(moto)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"),
+		AssumeRolePolicyDocument: aws.String(grant.TrustPolicy("arn:aws:iam::123456789012:user/moto"))}); err != nil {
+		t.Fatal(err)
+	}
+
+	work := t.TempDir()
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = work
+	cmd.Env = []string{
+		"HOME=" + work,
+		"TIMEBOUND_IAM_HOME=" + filepath.Join(work, "state"),
+		"TIMEBOUND_IAM_ROLE_ARN=arn:aws:iam::123456789012:role/broker",
+		"TIMEBOUND_IAM_KEYRING_BACKEND=file",
+		"TIMEBOUND_IAM_FILE_PASSPHRASE=serve-test-passphrase",
+		"AWS_ENDPOINT_URL=" + moto.URL,
+		"AWS_ACCESS_KEY_ID=AKIAFAKEFAKEFAKE",
+		"AWS_SECRET_ACCESS_KEY=fake",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(work, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(work, "no-aws-credentials"),
+	}
+	var stderr bytes.Buffer // read only after the process has exited
+	cmd.Stderr = &stderr
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "revoke-aws-agent", Version: "1.0.0"}, nil).
+		Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	defer func() {
+		cs.Close()
+		if t.Failed() {
+			t.Logf("server stderr:\n%s", stderr.String())
+		}
+	}()
+	call := func(name string, args map[string]any, out any) {
+		t.Helper()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		raw, _ := json.Marshal(res.StructuredContent)
+		if res.IsError {
+			t.Fatalf("%s: tool error %s", name, raw)
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, raw)
+		}
+	}
+	var g grant.GrantOutput
+	call("grant_access", map[string]any{"services": []string{"s3"}, "ttl": "20m"}, &g)
+	var got grant.RevokeOutput
+	call("revoke_access", map[string]any{"session_id": g.Profile, "aws": true}, &got)
+	yes := true
+	want := grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
+		AWSDetail: "role arn:aws:iam::123456789012:role/broker now denies every request of " + g.Profile + " (inline policy timebound-iam-revoked)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("revoke_access (-want +got):\n%s", diff)
+	}
+	out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("broker"), PolicyName: aws.String("timebound-iam-revoked")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDoc := `{"Version":"2012-10-17","Statement":[` + denyStatement(g.SessionID, g.ExpiresAt) + `]}`
+	if doc := decode(aws.ToString(out.PolicyDocument)); !sameJSON(t, doc, wantDoc) {
+		t.Errorf("deny policy in IAM:\n%s\nwant %s", doc, wantDoc)
 	}
 }
