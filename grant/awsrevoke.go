@@ -54,10 +54,17 @@ import (
 // IAM's 10,240-character limit on a role's inline policies. And it confines
 // the Deny to sessions issued before that time, so a later grant that drew
 // the same id would not be caught. AWS's own "Revoke active sessions" bounds
-// aws:TokenIssueTime by the moment of the revoke instead; this tool takes
-// that moment from the local clock, and a clock running behind AWS's would
-// then put the bound before the session's issue time and deny nothing. The
+// aws:TokenIssueTime by the moment of the revoke instead; here that moment
+// would come from the local clock, and a clock running behind AWS's would
+// put the bound before the session's issue time and deny nothing. The
 // expiry comes from STS's own clock and is always after the issue time.
+//
+// The local revoke runs first and the deny after it: the local part needs no
+// network, so a slow or refusing IAM can neither delay nor undo it, and the
+// deny needs nothing the local revoke removes (the tombstone keeps the
+// expiry). No grant can take the deny away again: every grant that reaches
+// iam, and the broker's ceiling, deny iam:Put* and iam:Delete*Policy
+// ([EscalationActions]).
 
 // RevokedPolicyName names the broker role's inline policy that denies the
 // role sessions of grants revoked with --aws.
