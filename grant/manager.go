@@ -26,7 +26,7 @@ import (
 const TombstoneTTL = 24 * time.Hour
 
 // Manager carries out grants, listings, revokes and prunes. Its fields are its
-// dependencies; all are required except Log and NewID.
+// dependencies; all are required except Log, NewID and IAM.
 type Manager struct {
 	Config   Config
 	STS      AssumeRoler
@@ -39,6 +39,9 @@ type Manager struct {
 	Log *slog.Logger
 	// NewID makes grant ids; nil uses [NewID].
 	NewID func() (string, error)
+	// IAM returns the client [Manager.DenyAtAWS] writes the broker role's
+	// deny policy with; it is called only then. Nil makes that fail.
+	IAM func(context.Context) (RolePolicyAPI, error)
 }
 
 // Session describes a live or ended grant; it never holds a secret.

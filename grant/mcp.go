@@ -43,6 +43,7 @@ type ServicesOutput struct {
 // RevokeInput is revoke_access's input.
 type RevokeInput struct {
 	SessionID string `json:"session_id" jsonschema:"the grant to end, e.g. tb-k3f9ab2c or k3f9ab2c"`
+	AWS       bool   `json:"aws,omitempty" jsonschema:"also make AWS refuse the grant's credentials at once, should a copy of them exist: adds a Deny of its role session to the broker role (inline policy timebound-iam-revoked; needs iam:GetRolePolicy and iam:PutRolePolicy on the role); default false"`
 }
 
 // RevokeOutput is revoke_access's result.
@@ -51,6 +52,10 @@ type RevokeOutput struct {
 	Profile   string `json:"profile"`
 	Revoked   bool   `json:"revoked" jsonschema:"true when this call ended a live grant; false when it had already expired or been revoked"`
 	Status    string `json:"status" jsonschema:"the grant's state now: revoked or expired"`
+	// The AWS side, present only when aws was true.
+	AWSRevoked *bool  `json:"aws_revoked,omitempty" jsonschema:"only with aws: true when AWS refuses the grant's credentials too: the broker role now denies its session, or they had expired; false when only the local revoke happened"`
+	AWSDetail  string `json:"aws_detail,omitempty" jsonschema:"only with aws: what happened at AWS, in a sentence"`
+	AWSError   string `json:"aws_error,omitempty" jsonschema:"only when aws_revoked is false: why the AWS-side deny failed; a copy of the credentials then works until the grant's expiry"`
 }
 
 // NewServer returns the MCP server with the four tools over m.
@@ -80,10 +85,13 @@ func NewServer(m *Manager, version string) *mcp.Server {
 		Annotations: &mcp.ToolAnnotations{Title: "List grantable AWS services", ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: &no},
 	}, h.services)
 	mcp.AddTool(s, &mcp.Tool{
-		Name:        "revoke_access",
-		Title:       "Revoke an AWS grant",
-		Description: "End a grant now, when the task is done. Its profile then refuses with a message; call grant_access for new access.",
-		Annotations: &mcp.ToolAnnotations{Title: "Revoke an AWS grant", DestructiveHint: &yes, IdempotentHint: true, OpenWorldHint: &no},
+		Name:  "revoke_access",
+		Title: "Revoke an AWS grant",
+		Description: "End a grant now, when the task is done. Its profile then refuses with a message; call grant_access for new access. " +
+			"With aws: true it also makes AWS refuse the grant's credentials (a Deny on the broker role for its session), for when they may have been copied; " +
+			"if that fails, the result says so in aws_error and the local revoke still happens.",
+		// With aws it writes to IAM.
+		Annotations: &mcp.ToolAnnotations{Title: "Revoke an AWS grant", DestructiveHint: &yes, IdempotentHint: true, OpenWorldHint: &yes},
 	}, h.revoke)
 	return s
 }
@@ -165,5 +173,16 @@ func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeI
 		return nil, RevokeOutput{}, err
 	}
 	r := res[0]
-	return nil, RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status)}, nil
+	out := RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status)}
+	if in.AWS {
+		// After the local revoke, whatever happens here: its failure is in
+		// the result, not a tool error, since the grant did end.
+		d := h.m.DenyAtAWS(ctx, []string{r.ID})
+		ok := d.Denied()
+		out.AWSRevoked, out.AWSDetail = &ok, d.Detail()
+		if !ok {
+			out.AWSError = d.Err.Error()
+		}
+	}
+	return nil, out, nil
 }

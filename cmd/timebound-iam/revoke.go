@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 )
 
@@ -14,9 +16,19 @@ func revokeCommand() *cli.Command {
 		Usage:     "end grants now",
 		ArgsUsage: "ID... | --all",
 		Description: "Deletes each grant's credentials from the keychain at once. Its profile stays for 24h so\n" +
-			"that the AWS CLI shows why it refuses. IDs may be given as tb-<id> or <id>.",
+			"that the AWS CLI shows why it refuses. IDs may be given as tb-<id> or <id>.\n\n" +
+			"The temporary credentials themselves stay valid at AWS until they expire, should someone\n" +
+			"have copied them. --aws also makes AWS refuse them: it adds a Deny of each grant's role\n" +
+			"session to the broker role, in its inline policy " + grant.RevokedPolicyName + ", and drops the entries\n" +
+			"of grants that have expired since. The base identity needs iam:GetRolePolicy and\n" +
+			"iam:PutRolePolicy on the broker role for that. The local revoke happens first and stays\n" +
+			"done when the AWS side fails; the error then says so. --aws also works on a grant revoked\n" +
+			"earlier without it, until that grant's expiry. When sts_endpoint is not AWS, IAM's endpoint\n" +
+			"must be set too (AWS_ENDPOINT_URL_IAM). With sts_dialect = minio there is no IAM to write\n" +
+			"to, and --aws fails after the local revoke.",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "revoke every live grant"},
+			&cli.BoolFlag{Name: "aws", Usage: "also deny each grant's role session at AWS, so that copies of its credentials stop working (needs iam:GetRolePolicy and iam:PutRolePolicy on the broker role)"},
 		}, configFlags()...),
 		Action: func(c *cli.Context) error {
 			ids := c.Args().Slice()
@@ -46,7 +58,65 @@ func revokeCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "tb-%s had already ended (%s)\n", r.ID, r.Status)
 				}
 			}
-			return nil
+			if !c.Bool("aws") || len(res) == 0 {
+				return nil
+			}
+			return denyAtAWS(c, m, res)
 		},
 	}
+}
+
+// denyAtAWS runs the AWS side of revoke --aws, after the local revoke of res,
+// and prints what it did. Its failure is the command's error, worded so that
+// the local revoke is plainly done.
+func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error {
+	ids := make([]string, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	d := m.DenyAtAWS(c.Context, ids)
+	if d.Err != nil {
+		var revoked, ended []string
+		for _, r := range res {
+			if r.Revoked {
+				revoked = append(revoked, profiles.Prefix+r.ID)
+			} else {
+				ended = append(ended, profiles.Prefix+r.ID)
+			}
+		}
+		var done []string
+		if len(revoked) > 0 {
+			done = append(done, "revoked "+strings.Join(revoked, ", ")+" locally")
+		}
+		if len(ended) > 0 {
+			done = append(done, strings.Join(ended, ", ")+" had already ended locally")
+		}
+		what := strings.Join(done, "; ")
+		err := fmt.Errorf("%s; %s", what, d.Failure())
+		again := "timebound-iam revoke --aws " + strings.Join(profileNames(d.IDs), " ")
+		switch {
+		case m.Config.STSDialect == grant.DialectMinIO:
+			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
+		case errors.Is(d.Err, grant.ErrNotPermitted):
+			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run %s again", m.Config.RoleARN, again)
+		case len(d.IDs) > 0:
+			return withHint(err, "once that is fixed, run %s again", again)
+		}
+		return err
+	}
+	for _, id := range d.IDs {
+		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s)\n", id, grant.RevokedPolicyName, d.Role)
+	}
+	if len(d.Pruned) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), grant.RevokedPolicyName)
+	}
+	return nil
+}
+
+func profileNames(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = profiles.Prefix + id
+	}
+	return out
 }

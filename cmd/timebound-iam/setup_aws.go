@@ -43,6 +43,9 @@ func setupAWSCommand() *cli.Command {
 			"then prints the trust policy, the permission policy and the aws iam commands that create\n" +
 			"the role, or with --apply creates or updates it itself. It writes role_arn, region,\n" +
 			"services and max_ttl into the config, keeping values you set earlier unless you pass them.\n\n" +
+			"The base identity needs sts:AssumeRole on the role (the trust policy allows it), and for\n" +
+			"revoke --aws also iam:GetRolePolicy and iam:PutRolePolicy on the role, which setup does not\n" +
+			"grant: --apply needs them itself, so an identity that ran it has them.\n\n" +
 			"Example:\n" +
 			"  timebound-iam setup aws -s s3,logs,lambda -s cloudwatch:full --apply",
 		Flags:  flags,

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
@@ -68,6 +69,11 @@ func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager,
 	if err != nil {
 		return nil, err
 	}
+	// Only revoke --aws and revoke_access with aws use IAM; the client is made
+	// then, once.
+	newIAM := sync.OnceValues(func() (grant.RolePolicyAPI, error) {
+		return grant.NewRolePolicyClient(context.Background(), cfg)
+	})
 	m := &grant.Manager{
 		Config:   cfg,
 		Keys:     keys,
@@ -75,6 +81,7 @@ func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager,
 		Exe:      exe,
 		Now:      time.Now,
 		Log:      log,
+		IAM:      func(context.Context) (grant.RolePolicyAPI, error) { return newIAM() },
 	}
 	if withSTS {
 		if m.STS, err = grant.NewSTS(context.Background(), cfg); err != nil {

@@ -597,17 +597,7 @@ func STSURL(cfg grant.Config) string {
 
 // IsAWS reports whether an endpoint URL is AWS's own (a VPC endpoint
 // included), rather than MinIO, an emulator or a stand-in. Empty means AWS.
-func IsAWS(endpoint string) bool {
-	if endpoint == "" {
-		return true
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return false
-	}
-	h := strings.ToLower(u.Hostname())
-	return strings.HasSuffix(h, ".amazonaws.com") || strings.HasSuffix(h, ".amazonaws.com.cn") || strings.HasSuffix(h, ".api.aws")
-}
+func IsAWS(endpoint string) bool { return grant.IsAWSEndpoint(endpoint) }
 
 func (d *Doctor) checkFallback() Check {
 	var found []string
