@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -39,6 +40,25 @@ type Manager struct {
 	Log *slog.Logger
 	// NewID makes grant ids; nil uses [NewID].
 	NewID func() (string, error)
+	// Audit receives one event per request, decision, grant, refusal,
+	// revoke and prune; nil records nothing.
+	Audit Auditor
+}
+
+// Auditor appends events to the audit log. Append returns only once the
+// event is durable: a grant whose "granted" event cannot be written is
+// rolled back.
+type Auditor interface {
+	Append(audit.Event) error
+}
+
+// record appends e, stamped with the time now, to the audit log.
+func (m *Manager) record(e audit.Event) error {
+	if m.Audit == nil {
+		return nil
+	}
+	e.Time = m.Now().UTC()
+	return m.Audit.Append(e)
 }
 
 // Session describes a live or ended grant; it never holds a secret.
