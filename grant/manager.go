@@ -52,8 +52,10 @@ type Auditor interface {
 	Append(audit.Event) error
 }
 
-// record appends e, stamped with the time now, to the audit log.
-func (m *Manager) record(e audit.Event) error {
+// Record appends e, stamped with the time now, to the audit log. Front-ends
+// record what happens before [Manager.Grant] (requested, approved, declined);
+// the Manager records the rest.
+func (m *Manager) Record(e audit.Event) error {
 	if m.Audit == nil {
 		return nil
 	}

@@ -94,6 +94,10 @@ type Request struct {
 	// Resources narrows the whole grant to these ARNs, or S3 bucket names;
 	// empty means every resource. See [ResourceARNs].
 	Resources []string
+	// Approver is the channel a person approved the request through
+	// ("elicitation", "terminal"), or "policy" when the config's approval
+	// setting asked for no person.
+	Approver string
 }
 
 // ParseTTL parses a Go duration such as "30m" or "1h30m" and checks it against
