@@ -114,6 +114,9 @@ func ParseTTL(s string, def, max time.Duration) (time.Duration, error) {
 }
 
 func checkTTL(d, max time.Duration) error {
+	if d > max && d >= MinTTL {
+		return fmt.Errorf("ttl %s is out of range: max_ttl is %s; use between %s and %s", ShortDuration(d), ShortDuration(max), ShortDuration(MinTTL), ShortDuration(max))
+	}
 	if d < MinTTL || d > max {
 		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", ShortDuration(d), ShortDuration(MinTTL), ShortDuration(max))
 	}
@@ -153,6 +156,9 @@ func (r Request) validate(cfg Config) ([]string, error) {
 		}
 		if !slices.Contains(ServiceLevels(svc), a.Level) {
 			return nil, fmt.Errorf("services[%d]: %w", i, levelError(svc, a.Level))
+		}
+		if max, ok := cfg.maxLevel(a.Service); ok && !within(a.Level, max) {
+			return nil, fmt.Errorf("services[%d] %q at %s is over this config's limit: %s is allowed up to %s (services in %s)", i, a.Service, a.Level, a.Service, max, cfg.ConfigFile())
 		}
 	}
 	arns, err := ResourceARNs(r.Access, r.Resources)

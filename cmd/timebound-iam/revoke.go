@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,12 +41,21 @@ func revokeCommand() *cli.Command {
 			if len(res) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants to revoke\n", prog)
 			}
+			var auditErrs []error
 			for _, r := range res {
 				if r.Revoked {
 					fmt.Fprintf(c.App.Writer, "revoked tb-%s\n", r.ID)
 				} else {
 					fmt.Fprintf(c.App.Writer, "tb-%s had already ended (%s)\n", r.ID, r.Status)
 				}
+				if r.AuditErr != nil {
+					auditErrs = append(auditErrs, r.AuditErr)
+				}
+			}
+			// The grants are ended either way; a missing record is still a
+			// failure the user must hear about.
+			if err := errors.Join(auditErrs...); err != nil {
+				return withHint(err, "make %s writable; timebound-iam audit --verify checks it", filepath.Join(m.Config.Home, audit.FileName))
 			}
 			return nil
 		},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
@@ -75,6 +76,7 @@ func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager,
 		Exe:      exe,
 		Now:      time.Now,
 		Log:      log,
+		Audit:    audit.Open(filepath.Join(cfg.Home, audit.FileName)),
 	}
 	if withSTS {
 		if m.STS, err = grant.NewSTS(context.Background(), cfg); err != nil {
