@@ -28,21 +28,28 @@ func configFlags() []cli.Flag {
 	}
 }
 
-// loadConfig resolves the state directory and the configuration:
-// flags over environment over the config file.
-func loadConfig(c *cli.Context) (grant.Config, error) {
+// stateHome resolves the state directory, --home over the environment, and
+// makes sure it exists and is private.
+func stateHome(c *cli.Context) (string, error) {
 	home := c.String("home")
 	if home == "" {
 		var err error
 		if home, err = grant.Home(os.Getenv); err != nil {
-			return grant.Config{}, err
+			return "", err
 		}
 	}
 	home, err := filepath.Abs(home)
 	if err != nil {
-		return grant.Config{}, err
+		return "", err
 	}
-	if err := grant.EnsureHome(home); err != nil {
+	return home, grant.EnsureHome(home)
+}
+
+// loadConfig resolves the state directory and the configuration:
+// flags over environment over the config file.
+func loadConfig(c *cli.Context) (grant.Config, error) {
+	home, err := stateHome(c)
+	if err != nil {
 		return grant.Config{}, err
 	}
 	return grant.LoadConfig(home, os.Getenv, map[string]string{

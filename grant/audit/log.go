@@ -89,7 +89,15 @@ func (l *Log) Append(e Event) error {
 	if err != nil {
 		return fmt.Errorf("encoding an audit entry: %w", err)
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	out := append(line, '\n')
+	// A file cut mid-line keeps its broken line, as evidence, on a line of
+	// its own; the new entry is not glued to it.
+	if torn, err := endsTorn(f, info.Size()); err != nil {
+		return fmt.Errorf("reading the audit log %s: %w", l.Path, err)
+	} else if torn {
+		out = append([]byte{'\n'}, out...)
+	}
+	if _, err := f.Write(out); err != nil {
 		// A part of a line would break the chain for every later entry.
 		_ = f.Truncate(info.Size())
 		return fmt.Errorf("writing the audit log %s: %w", l.Path, err)
@@ -163,6 +171,18 @@ func lastLine(f *os.File, size int64) ([]byte, error) {
 			return buf[start+1 : end], nil
 		}
 	}
+}
+
+// endsTorn reports whether the file's first size bytes end inside a line.
+func endsTorn(f *os.File, size int64) (bool, error) {
+	if size == 0 {
+		return false, nil
+	}
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], size-1); err != nil {
+		return false, err
+	}
+	return b[0] != '\n', nil
 }
 
 // readHead reads the head record; ok is false when there is none.

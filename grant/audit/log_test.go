@@ -233,6 +233,28 @@ func TestAppendKeepsTamperingVisible(t *testing.T) {
 	}
 }
 
+// TestAppendAfterTornLine: an entry written after the file was cut
+// mid-line goes on a line of its own, leaving the torn one as evidence.
+func TestAppendAfterTornLine(t *testing.T) {
+	l := newLog(t, 4)
+	info, _ := os.Stat(l.Path)
+	if err := os.Truncate(l.Path, info.Size()-10); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(event("tb-after")); err != nil {
+		t.Fatal(err)
+	}
+	ls := lines(t, l)
+	if len(ls) != 5 || !bytes.HasPrefix(ls[4], []byte(`{"seq":5,`)) {
+		t.Fatalf("lines after the append:\n%s", bytes.Join(ls, nil))
+	}
+	_, err := l.Verify()
+	var ve *audit.VerifyError
+	if !errors.As(err, &ve) || ve.Line != 4 {
+		t.Fatalf("Verify() = %v; want line 4, the torn one, broken", err)
+	}
+}
+
 // TestAppendAfterKilledWriter: a writer killed between its line and the head
 // leaves the head one entry behind; the next writer chains to that line.
 func TestAppendAfterKilledWriter(t *testing.T) {
