@@ -299,6 +299,13 @@ func (c Config) allowedText() string {
 	if c.STSDialect == DialectMinIO {
 		return "s3 only (sts_dialect = minio)"
 	}
+	return c.ServicesText()
+}
+
+// ServicesText writes the allowed services as the services key takes them,
+// each with its highest level when it has one: "s3:read_only, lambda".
+// It is empty when the whole catalog is allowed.
+func (c Config) ServicesText() string {
 	parts := make([]string, len(c.Services))
 	for i, s := range c.Services {
 		parts[i] = s
