@@ -361,3 +361,32 @@ func TestLoadConfigLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditRefusalBounded: a refused request is the requester's unchecked
+// input; its entry is bounded, not a copy of whatever was sent.
+func TestAuditRefusalBounded(t *testing.T) {
+	h := newHarness(t)
+	var access []grant.Access
+	for i := range 200 {
+		access = append(access, grant.Access{Service: fmt.Sprintf("svc%d%s", i, strings.Repeat("x", 300)), Level: grant.ReadOnly})
+	}
+	_, err := h.m.Grant(context.Background(), grant.Request{Access: access, TTL: time.Hour, Reason: strings.Repeat("why ", 10000), Client: strings.Repeat("c", 5000)})
+	if err == nil {
+		t.Fatal("Grant of 200 unknown services succeeded")
+	}
+	got := h.auditEntries()
+	if len(got) != 1 || got[0].Event != audit.Refused {
+		t.Fatalf("audit events %+v; want one refusal", got)
+	}
+	e := got[0]
+	if len(e.Services) != 51 || e.Services[50] != "...(150 more)" || len(e.Levels) != 50 {
+		t.Errorf("%d services (last %q), %d levels; want 50 and a count of the rest", len(e.Services), e.Services[len(e.Services)-1], len(e.Levels))
+	}
+	if len(e.Reason) > grant.MaxReason || len(e.Client) > 1000 || len(e.Detail) > 1000 || len(e.Services[0]) > 100 {
+		t.Errorf("unbounded fields: reason %d, client %d, detail %d, service %d characters", len(e.Reason), len(e.Client), len(e.Detail), len(e.Services[0]))
+	}
+	data, _ := os.ReadFile(h.auditLog().Path)
+	if len(data) > 20000 {
+		t.Errorf("one refusal wrote %d bytes to the audit log", len(data))
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -155,7 +156,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	s, err := m.grant(ctx, r, &id)
 	if err != nil {
 		e := requestEvent(audit.Refused, id, r)
-		e.Detail = err.Error()
+		e.Detail = clip(err.Error(), maxAuditText)
 		if aerr := m.Record(e); aerr != nil {
 			m.log().Warn("recording a refusal in the audit log failed", "err", aerr)
 		}
@@ -163,11 +164,32 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	return s, err
 }
 
+// Bounds on what a refused request can put into one audit entry: the
+// request is the requester's input, unchecked when it is refused.
+const (
+	maxAuditServices = 50
+	maxAuditText     = 1000 // characters of a detail or client name
+)
+
 // requestEvent is the audit entry of kind for r and grant id, which may
 // still be empty.
 func requestEvent(kind, id string, r Request) audit.Event {
-	e := audit.Event{Event: kind, Services: Session{Access: r.Access}.Services(), Levels: Session{Access: r.Access}.Levels(),
-		Reason: r.Reason, Client: r.Client, Approver: r.Approver}
+	access := r.Access
+	if len(access) > maxAuditServices {
+		access = access[:maxAuditServices]
+	}
+	e := audit.Event{Event: kind, Reason: clip(r.Reason, MaxReason), Client: clip(r.Client, maxAuditText), Approver: clip(r.Approver, maxAuditText)}
+	for _, a := range access {
+		svc := clip(a.Service, 100)
+		e.Services = append(e.Services, svc)
+		if e.Levels == nil {
+			e.Levels = map[string]string{}
+		}
+		e.Levels[svc] = clip(string(a.Level), 100)
+	}
+	if n := len(r.Access) - len(access); n > 0 {
+		e.Services = append(e.Services, fmt.Sprintf("...(%d more)", n))
+	}
 	if id != "" {
 		e.Session = profiles.Prefix + id
 	}
@@ -175,6 +197,14 @@ func requestEvent(kind, id string, r Request) audit.Event {
 		e.TTL = ShortDuration(r.TTL)
 	}
 	return e
+}
+
+// clip cuts s to at most n characters, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-3]) + "..."
 }
 
 // sessionEvent is the audit entry of kind for an existing grant.
