@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ type Config struct {
 	// Services is the allow-list of service prefixes; empty allows the whole
 	// catalog.
 	Services []string
+	// MaxLevels caps the level of a service in Services, from entries such
+	// as "s3:read_only"; a service without one may be granted at any level.
+	MaxLevels map[string]Level
+	// MaxGrants caps the grants live at once; 0 means no limit.
+	MaxGrants int
 	// KeyringBackend is the keychain backend; empty means the OS default.
 	KeyringBackend string
 	// FilePassphrase unlocks the file backend; environment only, never read
@@ -79,7 +85,7 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "services", "keyring_backend", "source_identity"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -173,13 +179,13 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 	if v := cfg.SourceIdentity; v != "" && (len(v) < 2 || len(v) > 64 || !iamNameChars(v)) {
 		return Config{}, fmt.Errorf("source_identity %q is not valid in STS: use 2 to 64 letters, digits and + = , . @ _ -, such as alice@build-07", v)
 	}
-	for _, s := range strings.FieldsFunc(values["services"], func(r rune) bool { return r == ',' || r == ' ' }) {
-		s = strings.ToLower(s)
-		// A typo here would otherwise allow nothing and say nothing.
-		if _, ok := catalog.Lookup(s); !ok {
-			return Config{}, fmt.Errorf("services: %q is not an AWS service prefix in the catalog; timebound-iam services lists them", s)
+	if cfg.Services, cfg.MaxLevels, err = parseServices(values["services"]); err != nil {
+		return Config{}, err
+	}
+	if v := values["max_grants"]; v != "" {
+		if cfg.MaxGrants, err = strconv.Atoi(v); err != nil || cfg.MaxGrants < 1 {
+			return Config{}, fmt.Errorf("max_grants %q is not a positive whole number such as 5; leave it out for no limit", v)
 		}
-		cfg.Services = append(cfg.Services, s)
 	}
 	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL, "sts_timeout": &cfg.STSTimeout} {
 		if v := values[key]; v != "" {
@@ -235,6 +241,52 @@ func iamNameChars(s string) bool {
 	return true
 }
 
+// parseServices reads the services key: prefixes separated by commas or
+// spaces, each optionally with its highest level, "s3:read_only".
+func parseServices(value string) ([]string, map[string]Level, error) {
+	var names []string
+	var max map[string]Level
+	for _, s := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+		name, level, hasLevel := strings.Cut(strings.ToLower(s), ":")
+		// A typo here would otherwise allow nothing and say nothing.
+		svc, ok := catalog.Lookup(name)
+		if !ok {
+			return nil, nil, fmt.Errorf("services: %q is not an AWS service prefix in the catalog; timebound-iam services lists them", name)
+		}
+		if slices.Contains(names, name) {
+			return nil, nil, fmt.Errorf("services: %q is listed twice; list each service once", name)
+		}
+		names = append(names, name)
+		if !hasLevel {
+			continue
+		}
+		l, err := ParseLevel("services: "+name+" level", level)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !slices.Contains(ServiceLevels(svc), l) {
+			return nil, nil, fmt.Errorf("services: %w", levelError(svc, l))
+		}
+		if max == nil {
+			max = map[string]Level{}
+		}
+		max[name] = l
+	}
+	return names, max, nil
+}
+
+// maxLevel is the highest level the config allows for service; ok is false
+// when it sets none.
+func (c Config) maxLevel(service string) (l Level, ok bool) {
+	l, ok = c.MaxLevels[service]
+	return l, ok
+}
+
+// within reports whether l is at most max.
+func within(l, max Level) bool {
+	return slices.Index(Levels, l) <= slices.Index(Levels, max)
+}
+
 func (c Config) allows(service string) bool {
 	if c.STSDialect == DialectMinIO && service != "s3" {
 		return false
@@ -247,7 +299,21 @@ func (c Config) allowedText() string {
 	if c.STSDialect == DialectMinIO {
 		return "s3 only (sts_dialect = minio)"
 	}
-	return strings.Join(c.Services, ", ")
+	return c.ServicesText()
+}
+
+// ServicesText writes the allowed services as the services key takes them,
+// each with its highest level when it has one: "s3:read_only, lambda".
+// It is empty when the whole catalog is allowed.
+func (c Config) ServicesText() string {
+	parts := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		parts[i] = s
+		if l, ok := c.maxLevel(s); ok {
+			parts[i] += ":" + string(l)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // EnsureHome creates the state directory with mode 0700 and secures what is

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -42,6 +44,27 @@ type Manager struct {
 	// IAM returns the client [Manager.DenyAtAWS] writes the broker role's
 	// deny policy with; it is called only then. Nil makes that fail.
 	IAM func(context.Context) (RolePolicyAPI, error)
+	// Audit receives one event per request, decision, grant, refusal,
+	// revoke and prune; nil records nothing.
+	Audit Auditor
+}
+
+// Auditor appends events to the audit log. Append returns only once the
+// event is durable: a grant whose "granted" event cannot be written is
+// rolled back.
+type Auditor interface {
+	Append(audit.Event) error
+}
+
+// Record appends e, stamped with the time now, to the audit log. Front-ends
+// record what happens before [Manager.Grant] (requested, approved, declined);
+// the Manager records the rest.
+func (m *Manager) Record(e audit.Event) error {
+	if m.Audit == nil {
+		return nil
+	}
+	e.Time = m.Now().UTC()
+	return m.Audit.Append(e)
 }
 
 // Session describes a live or ended grant; it never holds a secret.
@@ -125,14 +148,87 @@ func (m *Manager) log() *slog.Logger {
 
 // Grant assumes the broker role with a session policy for r, stores the
 // credentials in the keychain and writes profile tb-<id>. It is all or
-// nothing: on any failure no keychain item and no profile remain.
+// nothing: on any failure no keychain item and no profile remain. The audit
+// log gets a "granted" entry, written before the profile, or a "refused"
+// one; a grant whose entry cannot be written is refused and rolled back.
 func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if r.TTL == 0 {
 		r.TTL = m.Config.DefaultTTL
 	}
+	var id string
+	s, err := m.grant(ctx, r, &id)
+	if err != nil {
+		e := requestEvent(audit.Refused, id, r)
+		e.Detail = clip(err.Error(), maxAuditText)
+		if aerr := m.Record(e); aerr != nil {
+			m.log().Warn("recording a refusal in the audit log failed", "err", aerr)
+		}
+	}
+	return s, err
+}
+
+// Bounds on what a refused request can put into one audit entry: the
+// request is the requester's input, unchecked when it is refused.
+const (
+	maxAuditServices = 50
+	maxAuditText     = 1000 // characters of a detail or client name
+)
+
+// requestEvent is the audit entry of kind for r and grant id, which may
+// still be empty.
+func requestEvent(kind, id string, r Request) audit.Event {
+	access := r.Access
+	if len(access) > maxAuditServices {
+		access = access[:maxAuditServices]
+	}
+	e := audit.Event{Event: kind, Reason: clip(r.Reason, MaxReason), Client: clip(r.Client, maxAuditText), Approver: clip(r.Approver, maxAuditText)}
+	for _, a := range access {
+		svc := clip(a.Service, 100)
+		e.Services = append(e.Services, svc)
+		if e.Levels == nil {
+			e.Levels = map[string]string{}
+		}
+		e.Levels[svc] = clip(string(a.Level), 100)
+	}
+	if n := len(r.Access) - len(access); n > 0 {
+		e.Services = append(e.Services, fmt.Sprintf("...(%d more)", n))
+	}
+	if id != "" {
+		e.Session = profiles.Prefix + id
+	}
+	if r.TTL > 0 {
+		e.TTL = ShortDuration(r.TTL)
+	}
+	return e
+}
+
+// clip cuts s to at most n characters, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-3]) + "..."
+}
+
+// sessionEvent is the audit entry of kind for an existing grant.
+func sessionEvent(kind string, e profiles.Entry) audit.Event {
+	s := session(e)
+	return audit.Event{Event: kind, Session: e.Name(), Services: s.Services(), Levels: s.Levels()}
+}
+
+// grant is Grant before the refusal is recorded; it sets *id once the grant
+// has one.
+func (m *Manager) grant(ctx context.Context, r Request, idp *string) (Session, error) {
 	arns, err := r.validate(m.Config)
 	if err != nil {
 		return Session{}, err
+	}
+	// Checked again under the lock; this saves an STS call that could
+	// only be thrown away.
+	if set, err := m.Profiles.Read(); err == nil {
+		if err := m.checkMaxGrants(set); err != nil {
+			return Session{}, err
+		}
 	}
 	if err := m.Config.CheckRole(); err != nil {
 		return Session{}, err
@@ -149,6 +245,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
+	*idp = id
 	out, err := m.STS.AssumeRole(ctx, m.assumeRoleInput(id, r, policy))
 	if err != nil {
 		return Session{}, explainSTS(err, m.Config, ShortDuration(r.TTL))
@@ -179,6 +276,10 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		if set.Has(id) {
 			return fmt.Errorf("grant id %s is already in %s; try again", id, m.Profiles.Path)
 		}
+		// Under the lock, so that concurrent grants cannot pass it together.
+		if err := m.checkMaxGrants(set); err != nil {
+			return err
+		}
 		if err := m.markPending(id); err != nil {
 			return err
 		}
@@ -187,7 +288,17 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 			return err
 		}
 		stored = true
-		return set.Put(m.entry(s))
+		if err := set.Put(m.entry(s)); err != nil {
+			return err
+		}
+		// Last, so that nothing after it can fail but the file write; an
+		// error here aborts the write and rolls the grant back.
+		e := requestEvent(audit.Granted, id, r)
+		e.AccessKey = MaskKey(creds.AccessKeyID)
+		if err := m.Record(e); err != nil {
+			return fmt.Errorf("the audit log could not record the grant, so it was not made: %w; check %s (timebound-iam audit --verify)", err, m.auditPath())
+		}
+		return nil
 	})
 	if len(pruneErrs) > 0 {
 		m.log().Warn("prune failed", "err", errors.Join(pruneErrs...))
@@ -333,6 +444,38 @@ type RevokeResult struct {
 	Revoked bool
 	// Status is the grant's state afterwards.
 	Status profiles.Status
+	// AuditErr says the revoke happened but its audit entry could not be
+	// written; nil otherwise.
+	AuditErr error
+}
+
+// checkMaxGrants refuses a new grant when max_grants are live in set.
+func (m *Manager) checkMaxGrants(set *profiles.Set) error {
+	if m.Config.MaxGrants <= 0 {
+		return nil
+	}
+	now, live := m.Now(), 0
+	for e := range set.All() {
+		if e.Live(now) {
+			live++
+		}
+	}
+	if live >= m.Config.MaxGrants {
+		return fmt.Errorf("max_grants is %d and %d %s live; revoke one (revoke_access, or timebound-iam revoke) or wait for one to expire", m.Config.MaxGrants, live, plural(live, "grant is", "grants are"))
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// auditPath names the audit log in messages.
+func (m *Manager) auditPath() string {
+	return filepath.Join(m.Config.Home, audit.FileName)
 }
 
 // ErrUnknownGrant reports a session id with no profile.
@@ -372,8 +515,15 @@ func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, err
 			if err := set.Put(e); err != nil {
 				return err
 			}
-			results = append(results, RevokeResult{ID: id, Revoked: true, Status: profiles.Revoked})
+			res := RevokeResult{ID: id, Revoked: true, Status: profiles.Revoked}
 			m.log().Info("revoked", "session", profiles.Prefix+id)
+			// The grant is ended whatever the log says: a secret never
+			// stays alive for want of a log line.
+			if err := m.Record(sessionEvent(audit.Revoked, e)); err != nil {
+				res.AuditErr = fmt.Errorf("revoked %s%s, but the audit log could not record it: %w", profiles.Prefix, id, err)
+				m.log().Warn("recording a revoke in the audit log failed", "session", profiles.Prefix+id, "err", err)
+			}
+			results = append(results, res)
 		}
 		return nil
 	})
@@ -509,6 +659,9 @@ func (m *Manager) pruneSet(set *profiles.Set, now time.Time) []error {
 			continue
 		}
 		m.log().Info("pruned", "session", e.Name(), "expired", e.Expires.Format(time.RFC3339))
+		if err := m.Record(sessionEvent(audit.Pruned, e)); err != nil {
+			errs = append(errs, fmt.Errorf("pruned %s, but the audit log could not record it: %w", e.Name(), err))
+		}
 	}
 	return errs
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -190,6 +191,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 		Exe:      testExe,
 		Now:      clk.Now,
 		Log:      slog.New(slog.NewTextHandler(h.log, nil)),
+		Audit:    audit.Open(filepath.Join(home, audit.FileName)),
 	}
 	for _, o := range opts {
 		o(h)
@@ -215,13 +217,16 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 }
 
 // checkNoSecret looks for every credential the fake STS issued in every tool
-// result, the log and the profiles file. Masked key ids (****WXYZ) are fine;
+// result, the log, the profiles file and the audit log. Masked key ids (****WXYZ) are fine;
 // the full id, the secret key and the session token are not.
 func (h *harness) checkNoSecret() {
 	h.t.Helper()
 	places := map[string]string{"log": h.log.String()}
 	if data, err := os.ReadFile(h.m.Profiles.Path); err == nil {
 		places["profiles file"] = string(data)
+	}
+	if data, err := os.ReadFile(filepath.Join(h.m.Config.Home, audit.FileName)); err == nil {
+		places["audit log"] = string(data)
 	}
 	for i, r := range *h.results {
 		places[fmt.Sprintf("tool result %d", i+1)] = string(r)

@@ -103,8 +103,9 @@ func (s Session) Output(now time.Time) SessionOutput {
 
 // ServiceList lists the catalog services this configuration allows, each
 // with the levels it offers ([ServiceLevels]: view_only only where AWS's
-// ViewOnlyAccess names it) whose session policy fits STS's limit on its own
-// (a few services' read-only slices are larger than that).
+// ViewOnlyAccess names it) up to the config's limit for it, whose session
+// policy fits STS's limit on its own (a few services' read-only slices are
+// larger than that).
 func (c Config) ServiceList() []ServiceOutput {
 	out := []ServiceOutput{}
 	for _, svc := range catalog.All() {
@@ -113,6 +114,9 @@ func (c Config) ServiceList() []ServiceOutput {
 		}
 		var levels []string
 		for _, l := range ServiceLevels(svc) {
+			if max, ok := c.maxLevel(svc.Prefix); ok && !within(l, max) {
+				continue
+			}
 			if _, err := Policy([]Access{{svc.Prefix, l}}, c.STSDialect); err == nil {
 				levels = append(levels, string(l))
 			}

@@ -94,6 +94,10 @@ type Request struct {
 	// Resources narrows the whole grant to these ARNs, or S3 bucket names;
 	// empty means every resource. See [ResourceARNs].
 	Resources []string
+	// Approver is the channel a person approved the request through
+	// ("elicitation", "terminal"), or "policy" when the config's approval
+	// setting asked for no person.
+	Approver string
 }
 
 // ParseTTL parses a Go duration such as "30m" or "1h30m" and checks it against
@@ -110,6 +114,9 @@ func ParseTTL(s string, def, max time.Duration) (time.Duration, error) {
 }
 
 func checkTTL(d, max time.Duration) error {
+	if d > max && d >= MinTTL {
+		return fmt.Errorf("ttl %s is out of range: max_ttl is %s; use between %s and %s", ShortDuration(d), ShortDuration(max), ShortDuration(MinTTL), ShortDuration(max))
+	}
 	if d < MinTTL || d > max {
 		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", ShortDuration(d), ShortDuration(MinTTL), ShortDuration(max))
 	}
@@ -149,6 +156,9 @@ func (r Request) validate(cfg Config) ([]string, error) {
 		}
 		if !slices.Contains(ServiceLevels(svc), a.Level) {
 			return nil, fmt.Errorf("services[%d]: %w", i, levelError(svc, a.Level))
+		}
+		if max, ok := cfg.maxLevel(a.Service); ok && !within(a.Level, max) {
+			return nil, fmt.Errorf("services[%d] %q at %s is over this config's limit: %s is allowed up to %s (services in %s)", i, a.Service, a.Level, a.Service, max, cfg.ConfigFile())
 		}
 	}
 	arns, err := ResourceARNs(r.Access, r.Resources)

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -279,5 +281,24 @@ func TestConcurrentGrants(t *testing.T) {
 		t.Errorf("%d profiles in the file, want %d", got, want)
 	}
 	r.checkOneToOne(set)
-	t.Logf("%d grants, %d revoked, in %v", len(all), len(revoked), time.Since(start).Round(time.Millisecond))
+	// The audit log, written by every one of those processes, holds one
+	// unbroken chain with exactly one entry per event.
+	log := audit.Open(filepath.Join(r.state, audit.FileName))
+	n, err := log.Verify()
+	if err != nil {
+		t.Fatalf("audit log after concurrent writers: %v", err)
+	}
+	entries, err := log.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range entries {
+		count[e.Event.Event]++
+	}
+	want := map[string]int{audit.Granted: len(all) + len(expired), audit.Revoked: len(revoked), audit.Pruned: len(expired)}
+	if diff := cmp.Diff(want, count); diff != "" {
+		t.Errorf("audit events by kind (-want +got):\n%s", diff)
+	}
+	t.Logf("%d grants, %d revoked, %d audit entries, in %v", len(all), len(revoked), n, time.Since(start).Round(time.Millisecond))
 }

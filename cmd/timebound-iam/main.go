@@ -37,6 +37,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			grantCommand(),
 			sessionsCommand(),
 			revokeCommand(),
+			auditCommand(),
 			servicesCommand(),
 			setupCommand(),
 			doctorCommand(),

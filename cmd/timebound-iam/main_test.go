@@ -26,6 +26,7 @@ func TestScripts(t *testing.T) {
 			"jsonvar":     jsonvar,
 			"backdate":    backdate,
 			"profileline": profileline,
+			"nosecret":    nosecret,
 		},
 	})
 }
@@ -36,6 +37,7 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	env.Defer(func() { sts.Close() })
+	env.Values[stsKey{}] = sts
 	for k, v := range map[string]string{
 		"HOME":                          env.WorkDir,
 		"TIMEBOUND_IAM_HOME":            filepath.Join(env.WorkDir, "state"),
@@ -52,6 +54,31 @@ func setupScript(env *testscript.Env) error {
 		env.Setenv(k, v)
 	}
 	return nil
+}
+
+// stsKey finds the script's STS stand-in in its values.
+type stsKey struct{}
+
+// nosecret FILE... fails when a file holds any access key id, secret key or
+// session token the script's STS stand-in issued; masked key ids are fine.
+func nosecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: nosecret FILE...")
+	}
+	issued := ts.Value(stsKey{}).(*granttest.STS).Issued()
+	if len(issued) == 0 {
+		ts.Fatalf("the STS stand-in issued nothing: nothing to look for")
+	}
+	for _, f := range args {
+		text := ts.ReadFile(f)
+		for _, c := range issued {
+			for name, secret := range map[string]string{"access key id": c.AccessKeyID, "secret access key": c.SecretAccessKey, "session token": c.SessionToken} {
+				if strings.Contains(text, secret) {
+					ts.Fatalf("%s holds an issued %s", f, name)
+				}
+			}
+		}
+	}
 }
 
 // jsonvar NAME FIELD sets $NAME to the string FIELD of the JSON object on the

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
@@ -118,7 +119,7 @@ func (r *userRig) run(u osUser, state string, args ...string) (stdout, stderr st
 // TestPermissionsOtherUser: a user's state directory, found with modes others
 // can read, is made private with a warning for each fix; afterwards a second
 // user can read none of it: not the config, the AWS config file, the keyring
-// directory or its items.
+// directory or its items, the audit log or its head.
 func TestPermissionsOtherUser(t *testing.T) {
 	alice, bob := throwawayUser(t, "a"), throwawayUser(t, "b")
 	r := newUserRig(t)
@@ -158,7 +159,8 @@ func TestPermissionsOtherUser(t *testing.T) {
 	if len(items) == 0 {
 		t.Fatalf("no file keyring items in %s", keyringDir)
 	}
-	paths := append([]string{state, config, filepath.Join(state, grant.AWSConfigName), keyringDir}, items...)
+	auditLog := filepath.Join(state, audit.FileName)
+	paths := append([]string{state, config, filepath.Join(state, grant.AWSConfigName), keyringDir, auditLog, auditLog + ".head"}, items...)
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 )
@@ -51,17 +53,32 @@ func revokeCommand() *cli.Command {
 			if len(res) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants to revoke\n", prog)
 			}
+			var auditErrs []error
 			for _, r := range res {
 				if r.Revoked {
 					fmt.Fprintf(c.App.Writer, "revoked tb-%s\n", r.ID)
 				} else {
 					fmt.Fprintf(c.App.Writer, "tb-%s had already ended (%s)\n", r.ID, r.Status)
 				}
+				if r.AuditErr != nil {
+					auditErrs = append(auditErrs, r.AuditErr)
+				}
 			}
-			if !c.Bool("aws") || len(res) == 0 {
-				return nil
+			// A missing audit record must not keep the AWS-side deny from
+			// happening: both run, and both failures are reported.
+			var awsErr error
+			if c.Bool("aws") && len(res) > 0 {
+				awsErr = denyAtAWS(c, m, res)
 			}
-			return denyAtAWS(c, m, res)
+			// The grants are ended either way; a missing record is still a
+			// failure the user must hear about.
+			if err := errors.Join(auditErrs...); err != nil {
+				if awsErr != nil {
+					report(c.App.ErrWriter, awsErr)
+				}
+				return withHint(err, "make %s writable; timebound-iam audit --verify checks it", filepath.Join(m.Config.Home, audit.FileName))
+			}
+			return awsErr
 		},
 	}
 }

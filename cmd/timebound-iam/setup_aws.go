@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,7 +144,7 @@ func setupAWS(c *cli.Context) error {
 		fmt.Fprintf(errw, "%s: warning: the base credentials are a role session; STS caps every grant at 1h (role chaining), so max_ttl will be 1h\n", prog)
 	}
 
-	before := previousCeiling(cfg.Home, cfg.Services)
+	before := previousCeiling(cfg)
 	var ceiling []grant.Access
 	switch {
 	case c.IsSet("service"):
@@ -223,6 +224,11 @@ func setupAWS(c *cli.Context) error {
 	names := make([]string, len(ceiling))
 	for i, a := range ceiling {
 		names[i] = a.Service
+		// A limit the user set stays, as far as the new ceiling reaches:
+		// a grant above the ceiling could only be quietly narrowed.
+		if max, ok := cfg.MaxLevels[a.Service]; ok {
+			names[i] += ":" + string(lowerLevel(max, a.Level))
+		}
 	}
 	dir := filepath.Join(cfg.Home, "setup")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -302,24 +308,34 @@ func plural(n int, one, many string) string {
 }
 
 // previousCeiling is the ceiling an earlier run set up: the config's
-// services (which neither the environment nor a flag overrides), at the
-// levels of the permission policy that run wrote. The config names no
-// levels, and offering read_only for a service that was full would quietly
+// services (which neither the environment nor a flag overrides), at their
+// levels there (view_only runs under a read_only ceiling), or, for a service
+// the config gives no level, at the level of the permission policy that run
+// wrote: offering read_only for a service that was full would quietly
 // narrow it.
-func previousCeiling(home string, services []string) []grant.Access {
-	if len(services) == 0 {
+func previousCeiling(cfg grant.Config) []grant.Access {
+	if len(cfg.Services) == 0 {
 		return nil
 	}
-	doc, _ := os.ReadFile(filepath.Join(home, "setup", "permission-policy.json"))
+	doc, _ := os.ReadFile(filepath.Join(cfg.Home, "setup", "permission-policy.json"))
 	full := grant.FullServices(string(doc))
-	access := make([]grant.Access, len(services))
-	for i, s := range services {
+	access := make([]grant.Access, len(cfg.Services))
+	for i, s := range cfg.Services {
 		access[i] = grant.Access{Service: s, Level: grant.ReadOnly}
-		if full[s] {
+		max, ok := cfg.MaxLevels[s]
+		if ok && max == grant.Full || !ok && full[s] {
 			access[i].Level = grant.Full
 		}
 	}
 	return access
+}
+
+// lowerLevel is the narrower of two levels.
+func lowerLevel(a, b grant.Level) grant.Level {
+	if slices.Index(grant.Levels, a) < slices.Index(grant.Levels, b) {
+		return a
+	}
+	return b
 }
 
 // accessText writes a ceiling as -s takes it: "s3, logs, lambda:full".

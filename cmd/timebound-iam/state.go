@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
@@ -28,21 +29,28 @@ func configFlags() []cli.Flag {
 	}
 }
 
-// loadConfig resolves the state directory and the configuration:
-// flags over environment over the config file.
-func loadConfig(c *cli.Context) (grant.Config, error) {
+// stateHome resolves the state directory, --home over the environment, and
+// makes sure it exists and is private.
+func stateHome(c *cli.Context) (string, error) {
 	home := c.String("home")
 	if home == "" {
 		var err error
 		if home, err = grant.Home(os.Getenv); err != nil {
-			return grant.Config{}, err
+			return "", err
 		}
 	}
 	home, err := filepath.Abs(home)
 	if err != nil {
-		return grant.Config{}, err
+		return "", err
 	}
-	if err := grant.EnsureHome(home); err != nil {
+	return home, grant.EnsureHome(home)
+}
+
+// loadConfig resolves the state directory and the configuration:
+// flags over environment over the config file.
+func loadConfig(c *cli.Context) (grant.Config, error) {
+	home, err := stateHome(c)
+	if err != nil {
 		return grant.Config{}, err
 	}
 	return grant.LoadConfig(home, os.Getenv, map[string]string{
@@ -82,6 +90,7 @@ func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager,
 		Now:      time.Now,
 		Log:      log,
 		IAM:      func(context.Context) (grant.RolePolicyAPI, error) { return newIAM() },
+		Audit:    audit.Open(filepath.Join(cfg.Home, audit.FileName)),
 	}
 	if withSTS {
 		if m.STS, err = grant.NewSTS(context.Background(), cfg); err != nil {

@@ -270,7 +270,7 @@ func (d *Doctor) checkConfig() Check {
 	}
 	services := "all catalog services"
 	if len(cfg.Services) > 0 {
-		services = strings.Join(cfg.Services, ", ")
+		services = cfg.ServicesText()
 	}
 	return ok(ConfigCheck, fmt.Sprintf("%s: role %s, region %s, max_ttl %s, services %s",
 		path, cfg.RoleARN, cfg.Region, grant.ShortDuration(cfg.MaxTTL), services))
@@ -443,8 +443,13 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 		return fail(RoleCheck, err.Error(), roleHint)
 	}
 	svc := d.probeService()
+	// The config may allow the service no higher than view_only.
+	level := grant.ReadOnly
+	if d.Config.MaxLevels[svc] == grant.ViewOnly {
+		level = grant.ViewOnly
+	}
 	s, err := g.Grant(ctx, grant.Request{
-		Access: []grant.Access{{Service: svc, Level: grant.ReadOnly}},
+		Access: []grant.Access{{Service: svc, Level: level}},
 		TTL:    grant.MinTTL,
 		Reason: "timebound-iam doctor: can the broker role be assumed",
 		Client: "doctor",
@@ -459,8 +464,8 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 			"run timebound-iam revoke "+s.Profile())
 	}
 	d.dropTombstone(s.ID)
-	return ok(RoleCheck, fmt.Sprintf("assumed %s for a 15m %s read_only grant and revoked it (its keys stay valid at AWS until %s)",
-		d.Config.RoleARN, svc, s.Expires.UTC().Format(time.RFC3339)))
+	return ok(RoleCheck, fmt.Sprintf("assumed %s for a 15m %s %s grant and revoked it (its keys stay valid at AWS until %s)",
+		d.Config.RoleARN, svc, level, s.Expires.UTC().Format(time.RFC3339)))
 }
 
 // probeService is the service of the role check's grant: the first allowed.

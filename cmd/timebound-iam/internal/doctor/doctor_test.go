@@ -488,6 +488,7 @@ func TestRole(t *testing.T) {
 		status       Status
 		detail, hint string
 		service      string
+		level        grant.Level // read_only when empty
 	}{
 		{
 			name: "default service", g: &fakeGranter{},
@@ -497,6 +498,10 @@ func TestRole(t *testing.T) {
 		{
 			name: "first allowed service", keys: map[string]string{"services": "logs, s3"}, g: &fakeGranter{},
 			status: OK, detail: "15m logs read_only grant", service: "logs",
+		},
+		{
+			name: "a service limited to view_only", keys: map[string]string{"services": "ec2:view_only, s3"}, g: &fakeGranter{},
+			status: OK, detail: "15m ec2 view_only grant", service: "ec2", level: grant.ViewOnly,
 		},
 		{
 			name: "minio grants s3", keys: map[string]string{"services": "logs, s3", "sts_dialect": "minio"}, g: &fakeGranter{},
@@ -531,7 +536,11 @@ func TestRole(t *testing.T) {
 			if tt.g == nil {
 				return
 			}
-			wantReq := grant.Request{Access: []grant.Access{{Service: tt.service, Level: grant.ReadOnly}}, TTL: 15 * time.Minute}
+			level := tt.level
+			if level == "" {
+				level = grant.ReadOnly
+			}
+			wantReq := grant.Request{Access: []grant.Access{{Service: tt.service, Level: level}}, TTL: 15 * time.Minute}
 			if got := tt.g.req; !slices.Equal(got.Access, wantReq.Access) || got.TTL != wantReq.TTL || got.Client != "doctor" {
 				t.Errorf("grant request %+v, want %+v from client doctor", got, wantReq)
 			}

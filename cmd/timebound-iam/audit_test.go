@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
+)
+
+// TestAuditReadOnlyLogAsUser: as a user whom file modes bind (root ignores
+// them), an audit log that cannot be written refuses the grant and rolls
+// it back: no new profile, keychain item or pending marker.
+func TestAuditReadOnlyLogAsUser(t *testing.T) {
+	alice := throwawayUser(t, "a")
+	r := newUserRig(t)
+	state := filepath.Join(r.work, "alice-state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	alice.chown(t, state)
+	if _, stderr, err := r.run(alice, state, "grant", "-s", "s3", "-t", "15m", "--json"); err != nil {
+		t.Fatalf("first grant: %v\n%s", err, stderr)
+	}
+	log := filepath.Join(state, audit.FileName)
+	for _, p := range []string{log, log + ".head"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %04o; want 0600", p, st.Mode().Perm())
+		}
+	}
+	before := snapshot(t, state)
+	if err := os.Chmod(log, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := r.run(alice, state, "grant", "-s", "logs", "-t", "15m")
+	if err == nil {
+		t.Fatalf("grant with a read-only audit log succeeded:\n%s", stdout)
+	}
+	want := "timebound-iam: error: the audit log could not record the grant, so it was not made: opening the audit log: open " + log + ": permission denied"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q; want nothing", stdout)
+	}
+	if after := snapshot(t, state); after != before {
+		t.Errorf("state changed by a refused grant:\nbefore %s\nafter  %s", before, after)
+	}
+	// Its refusal could not be recorded either, so the log is as it was.
+	if err := os.Chmod(log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := r.run(alice, state, "audit", "--verify"); err != nil || !strings.Contains(stderr, "intact: 1 entry") {
+		t.Errorf("audit --verify: %v\n%s", err, stderr)
+	}
+}
+
+// snapshot describes what a grant leaves: the profiles file, the keyring
+// items and the pending markers.
+func snapshot(t *testing.T, state string) string {
+	t.Helper()
+	profilesText, err := os.ReadFile(filepath.Join(state, grant.AWSConfigName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ := filepath.Glob(filepath.Join(state, "keyring", "*"))
+	markers, _ := filepath.Glob(filepath.Join(state, grant.AWSConfigName+".pending", "*"))
+	return strings.Join([]string{string(profilesText), strings.Join(items, ","), strings.Join(markers, ",")}, " | ")
+}
