@@ -176,7 +176,7 @@ func (h *harness) in(t *testing.T) *harness {
 func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
 	home := t.TempDir()
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
+	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": testRole, "approval": grant.ApprovalNever})
 	if err != nil {
 		t.Fatal(err)
 	}
