@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
 )
 
 // The values of the approval config key: which grants a person must approve
