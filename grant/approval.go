@@ -241,7 +241,8 @@ func (p *Pending) Command() string {
 	var b strings.Builder
 	b.WriteString("timebound-iam grant")
 	for _, a := range p.Request.Access {
-		b.WriteString(" -s " + quoteShell(a.Service+":"+string(a.Level)))
+		// Checked by Ask: prefixes and levels need no quoting.
+		b.WriteString(" -s " + a.Service + ":" + string(a.Level))
 	}
 	for _, res := range p.Request.Resources {
 		b.WriteString(" -r " + quoteShell(res))

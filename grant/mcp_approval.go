@@ -110,7 +110,12 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 	}
 	now := m.Now()
 	a.mu.Lock()
-	a.sweep(now, timeout)
+	late := a.sweep(now, timeout)
+	defer func() {
+		for _, is := range late {
+			is.timedOut()
+		}
+	}()
 	n := 0
 	for _, is := range a.byState {
 		if is.status == waiting {
@@ -119,6 +124,8 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 	}
 	if n >= maxWaitingApprovals {
 		a.mu.Unlock()
+		// The deferred declines run after this one; the order is of no
+		// consequence.
 		p.Decline(ApproverElicitation, "too many approval requests waiting")
 		return nil, fmt.Errorf("%d approval requests are already waiting for the user; no grant was made. Wait for the user to answer them, then call grant_access again", n)
 	}
@@ -152,20 +159,33 @@ func (a *approvals) expire(state string) {
 	}
 	is.status = expired
 	a.mu.Unlock()
+	is.timedOut()
+}
+
+// timedOut records the decline of an expired request and cancels an older
+// client's elicitation of it.
+func (is *issued) timedOut() {
 	is.p.Decline(ApproverElicitation, "timed out")
 	if is.cancel != nil {
 		is.cancel(errApprovalTimedOut)
 	}
 }
 
-// sweep drops the requests answered or expired more than a timeout ago.
-// The caller holds a.mu.
-func (a *approvals) sweep(now time.Time, timeout time.Duration) {
+// sweep drops the requests answered or expired more than a timeout ago, and
+// marks expired those still waiting past their time, returning them for
+// [issued.timedOut]. The caller holds a.mu.
+func (a *approvals) sweep(now time.Time, timeout time.Duration) (late []*issued) {
 	for state, is := range a.byState {
+		if is.status == waiting && now.After(is.expires) {
+			is.status = expired
+			is.timer.Stop()
+			late = append(late, is)
+		}
 		if is.status != waiting && now.After(is.expires.Add(timeout)) {
 			delete(a.byState, state)
 		}
 	}
+	return late
 }
 
 // answer checks the approval answer in req for r and returns r's pending

@@ -158,6 +158,11 @@ type harness struct {
 	clock *clock
 	log   *syncBuffer
 	cs    *mcp.ClientSession
+	// server is the server cs is connected to; clientOpts and sessionOpts,
+	// set by an option, shape the client.
+	server      *mcp.Server
+	clientOpts  *mcp.ClientOptions
+	sessionOpts *mcp.ClientSessionOptions
 	// results holds the JSON of every tool result, checked for secrets at
 	// the end; shared by the copies [harness.in] makes.
 	results *[][]byte
@@ -198,11 +203,12 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
-	ss, err := grant.NewServer(h.m, "test").Connect(ctx, st, nil)
+	h.server = grant.NewServer(h.m, "test")
+	ss, err := h.server.Connect(ctx, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.cs, err = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"}, nil).Connect(ctx, ct, nil)
+	h.cs, err = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"}, h.clientOpts).Connect(ctx, ct, h.sessionOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
