@@ -61,14 +61,15 @@ func NewServer(m *Manager, version string) *mcp.Server {
 	s.AddReceivingMiddleware(h.approvals.roundTrips())
 	no, yes := false, true
 	mcp.AddTool(s, &mcp.Tool{
-		Name:  "grant_access",
-		Title: "Grant short-lived AWS access",
+		Name:        "grant_access",
+		Title:       "Grant short-lived AWS access",
 		Description: "Get temporary AWS credentials for the listed services at one level, for ttl. " +
 			"Call this before any AWS CLI command. The result names a profile tb-<id> and a config file: run " +
 			"`AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>` (always --profile, never AWS_PROFILE). " +
 			"No secret is returned; the AWS CLI fetches the credentials itself until they expire. " +
 			"A grant may need the user's approval (by default any level full grant): the user is shown the request in a form and may approve, shorten the ttl or decline. " +
 			"After a decline or a timeout, do not retry on your own: ask the user.",
+		InputSchema: grantInputSchema(),
 		Annotations: &mcp.ToolAnnotations{Title: "Grant short-lived AWS access", DestructiveHint: &no, OpenWorldHint: &yes},
 	}, h.grant)
 	addListTool(s, &mcp.Tool{
@@ -144,6 +145,22 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 		return nil, GrantOutput{}, err
 	}
 	return nil, h.m.Output(s), nil
+}
+
+// grantInputSchema is grant_access's input schema, with services and
+// resources plain arrays: the generated ["null", "array"] type makes
+// clients such as the MCP Inspector pass a JSON list as a string.
+func grantInputSchema() *jsonschema.Schema {
+	in, err := jsonschema.For[GrantAccessInput](nil)
+	if err != nil {
+		panic(fmt.Sprintf("grant_access: input schema: %v", err))
+	}
+	for _, name := range []string{"services", "resources"} {
+		if p := in.Properties[name]; p != nil {
+			p.Type, p.Types = "array", nil
+		}
+	}
+	return in
 }
 
 // addListTool adds a tool that takes no arguments and may return a long list
