@@ -61,8 +61,8 @@ func NewServer(m *Manager, version string) *mcp.Server {
 	s.AddReceivingMiddleware(h.approvals.roundTrips())
 	no, yes := false, true
 	mcp.AddTool(s, &mcp.Tool{
-		Name:        "grant_access",
-		Title:       "Grant short-lived AWS access",
+		Name:  "grant_access",
+		Title: "Grant short-lived AWS access",
 		Description: "Get temporary AWS credentials for the listed services at one level, for ttl. " +
 			"Call this before any AWS CLI command. The result names a profile tb-<id> and a config file: run " +
 			"`AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>` (always --profile, never AWS_PROFILE). " +
