@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
@@ -218,5 +220,68 @@ func TestMCPApprovalInspector(t *testing.T) {
 	}
 	if out := inspect("read_only"); strings.Contains(out, `"isError": true`) || !strings.Contains(out, `\"level\":\"read_only\"`) {
 		t.Errorf("a read_only grant through the Inspector: %s", out)
+	}
+}
+
+// TestMCPApprovalGoClientOverStdio approves through the go-sdk client on
+// protocol 2026-07-28 against the real `timebound-iam serve`: the client
+// gets the form as an input request and calls grant_access again with the
+// answer and the request state, over stdio.
+func TestMCPApprovalGoClientOverStdio(t *testing.T) {
+	w := newApprovalWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var asked []string
+	for _, tt := range []struct {
+		name   string
+		answer *mcp.ElicitResult
+		want   string // in the tool error; empty: granted
+	}{
+		{"accept with a shorter ttl", &mcp.ElicitResult{Action: "accept", Content: map[string]any{"ttl": "30m"}}, ""},
+		{"decline", &mcp.ElicitResult{Action: "decline"}, "the user declined this grant"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(w.bin, "serve")
+			cmd.Env = w.env(filepath.Join(w.dir, "state-go"))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			client := mcp.NewClient(&mcp.Implementation{Name: "go-approver", Version: "1.0.0"}, &mcp.ClientOptions{
+				ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+					asked = append(asked, req.Params.Message)
+					return tt.answer, nil
+				},
+			})
+			cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd, TerminateDuration: 5 * time.Second}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				cs.Close()
+				w.checkNoSecret(t, "serve's stderr", stderr.String())
+			}()
+			if v := cs.InitializeResult().ProtocolVersion; v != "2026-07-28" {
+				t.Fatalf("negotiated protocol %q, want 2026-07-28", v)
+			}
+			before, n := len(w.stand.Issued()), len(asked)
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "grant_access", Arguments: map[string]any{"services": []string{"s3"}, "level": "full", "ttl": "1h"}})
+			if err != nil {
+				t.Fatalf("grant_access: %v\n%s", err, stderr.String())
+			}
+			raw, _ := json.Marshal(res)
+			w.checkNoSecret(t, "the tool result", string(raw))
+			if len(asked) != n+1 || !strings.Contains(asked[n], `client:    "go-approver"`) {
+				t.Errorf("elicitations %q, want one naming the client", asked[n:])
+			}
+			issued := w.stand.Issued()[before:]
+			if tt.want != "" {
+				if !res.IsError || !strings.Contains(string(raw), tt.want) || len(issued) != 0 {
+					t.Errorf("grant_access = %s, %d credentials issued; want %q and none", raw, len(issued), tt.want)
+				}
+				return
+			}
+			if res.IsError || len(issued) != 1 || issued[0].Form.Get("DurationSeconds") != "1800" {
+				t.Errorf("grant_access = %s, %d credentials issued; want one for 1800 seconds", raw, len(issued))
+			}
+		})
 	}
 }
