@@ -540,6 +540,26 @@ func TestMCPApprovalForgery(t *testing.T) {
 			t.Errorf("%d AssumeRole calls, want none", n)
 		}
 	})
+	t.Run("2025-11-25: a forged state is refused, unsolicited answers ask the user", func(t *testing.T) {
+		old := func(h *harness) { h.sessionOpts = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"} }
+		h, _ := forger(t, old)
+		if res := callRaw(h, h.cs, s3Full("1h"), yes, "forged"); !res.IsError || !strings.Contains(text(res), "was not issued by this server") {
+			t.Errorf("forged state: %s, want a refusal", text(res))
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		// Without a state the server asks the user with elicitation/create;
+		// only that answer (a plain accept here) counts.
+		h, log, e := approvalHarness(t, answer("accept", map[string]any{"ttl": "30m"}), old)
+		res := callRaw(h, h.cs, s3Full("1h"), yes, "")
+		if res.IsError || len(e.requests()) != 1 {
+			t.Fatalf("unsolicited answer: %s, %d elicitations; want the user asked once", text(res), len(e.requests()))
+		}
+		if !log.has(audit.Approved, "ttl shortened from 1h to 30m") {
+			t.Errorf("the grant was not approved by the user's answer: %+v", log.front())
+		}
+	})
 	t.Run("a state without the form's answer is refused", func(t *testing.T) {
 		h, _ := forger(t)
 		state := issue(h, h.cs, s3Full("1h"))
