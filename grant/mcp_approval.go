@@ -109,35 +109,20 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 		timeout = DefaultApprovalTimeout
 	}
 	now := m.Now()
-	a.mu.Lock()
-	late := a.sweep(now, timeout)
-	defer func() {
-		for _, is := range late {
-			is.timedOut()
-		}
-	}()
-	n := 0
-	for _, is := range a.byState {
-		if is.status == waiting {
-			n++
-		}
-	}
-	if n >= maxWaitingApprovals {
-		a.mu.Unlock()
-		// The deferred declines run after this one; the order is of no
-		// consequence.
-		p.Decline(ApproverElicitation, "too many approval requests waiting")
-		return nil, fmt.Errorf("%d approval requests are already waiting for the user; no grant was made. Wait for the user to answer them, then call grant_access again", n)
-	}
 	is := &issued{p: p, session: req.Session, expires: now.Add(timeout)}
 	if rt, ok := ctx.Value(roundTripKey{}).(*roundTrip); ok && req.ProtocolVersion() < protocolInputRequests {
 		// The go-sdk asks this client itself, within this call; the timer
 		// ends that wait.
 		rt.state, is.cancel = state, rt.cancel
 	}
-	is.timer = time.AfterFunc(timeout, func() { a.expire(state) })
-	a.byState[state] = is
-	a.mu.Unlock()
+	late, n, added := a.add(state, is, now, timeout)
+	for _, l := range late {
+		l.timedOut()
+	}
+	if !added {
+		p.Decline(ApproverElicitation, "too many approval requests waiting")
+		return nil, fmt.Errorf("%d approval requests are already waiting for the user; no grant was made. Wait for the user to answer them, then call grant_access again", n)
+	}
 	return &mcp.CallToolResult{
 		InputRequests: mcp.InputRequestMap{approvalInputID: &mcp.ElicitParams{
 			Mode:            "form",
@@ -146,6 +131,26 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 		}},
 		RequestState: state,
 	}, nil
+}
+
+// add sweeps the table and adds is under state, with its timer, unless
+// [maxWaitingApprovals] are waiting already. It returns the requests the
+// sweep found expired, and how many were waiting.
+func (a *approvals) add(state string, is *issued, now time.Time, timeout time.Duration) (late []*issued, n int, added bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	late = a.sweep(now, timeout)
+	for _, other := range a.byState {
+		if other.status == waiting {
+			n++
+		}
+	}
+	if n >= maxWaitingApprovals {
+		return late, n, false
+	}
+	is.timer = time.AfterFunc(timeout, func() { a.expire(state) })
+	a.byState[state] = is
+	return late, n, true
 }
 
 // expire ends a waiting request whose time is up: it is declined as timed
