@@ -25,16 +25,20 @@ type approvalWorld struct {
 	dir   string
 }
 
-func newApprovalWorld(t *testing.T) *approvalWorld {
+// newApprovalWorld builds the binary and starts the stand-in; with needRig
+// it skips under -short or without the rig's npm clients.
+func newApprovalWorld(t *testing.T, needRig bool) *approvalWorld {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the TypeScript MCP SDK and the MCP Inspector; skipped with -short")
+	w := &approvalWorld{dir: t.TempDir()}
+	var err error
+	if needRig {
+		if testing.Short() {
+			t.Skip("runs the TypeScript MCP SDK and the MCP Inspector; skipped with -short")
+		}
+		if w.rig, err = granttest.FindRig(); err != nil {
+			t.Skip(err)
+		}
 	}
-	rig, err := granttest.FindRig()
-	if err != nil {
-		t.Skip(err)
-	}
-	w := &approvalWorld{rig: rig, dir: t.TempDir()}
 	w.bin = goBuild(t, filepath.Join(w.dir, "timebound-iam"), ".")
 	if w.stand, err = granttest.Start(); err != nil {
 		t.Fatal(err)
@@ -78,7 +82,7 @@ func (w *approvalWorld) checkNoSecret(t *testing.T, where, text string) {
 // server sends it elicitation/create, and the client answers as
 // MCPCLIENT_ELICIT scripts a person.
 func TestMCPApprovalTypeScriptClient(t *testing.T) {
-	w := newApprovalWorld(t)
+	w := newApprovalWorld(t, true)
 	const client = "ts-approver"
 	args := map[string]any{"services": []string{"s3"}, "level": "full", "ttl": "1h", "reason": "ts approval test"}
 	tests := []struct {
@@ -190,7 +194,7 @@ func mustSeconds(t *testing.T, s string) time.Duration {
 // a grant that needs approval is refused with the error that says how a
 // person can approve it; one that needs none is made.
 func TestMCPApprovalInspector(t *testing.T) {
-	w := newApprovalWorld(t)
+	w := newApprovalWorld(t, true)
 	if _, err := os.Stat(w.rig.Inspector()); err != nil {
 		t.Skipf("the MCP Inspector is not in the rig: %v", err)
 	}
@@ -228,7 +232,7 @@ func TestMCPApprovalInspector(t *testing.T) {
 // gets the form as an input request and calls grant_access again with the
 // answer and the request state, over stdio.
 func TestMCPApprovalGoClientOverStdio(t *testing.T) {
-	w := newApprovalWorld(t)
+	w := newApprovalWorld(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var asked []string
