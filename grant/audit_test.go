@@ -57,15 +57,22 @@ func TestAuditManagerEvents(t *testing.T) {
 	h.sessions() // prunes b
 
 	issued := h.sts.secrets()
+	// The MCP front-end records each request; the harness's approval =
+	// never makes the config ("policy") the approver.
+	readOnly := map[string]string{"s3": "read_only", "logs": "read_only"}
 	want := []audit.Event{
+		{Time: t0, Event: audit.Requested, Services: []string{"s3", "logs"}, Levels: readOnly, TTL: "30m", Client: clientName},
 		{Time: t0, Event: audit.Granted, Session: a.Profile, Services: []string{"s3", "logs"},
-			Levels: map[string]string{"s3": "read_only", "logs": "read_only"}, TTL: "30m", Client: clientName,
+			Levels: readOnly, TTL: "30m", Client: clientName, Approver: grant.ApproverPolicy,
 			AccessKey: grant.MaskKey(issued[0].AccessKeyID)},
+		{Time: t0, Event: audit.Requested, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
+			TTL: "1h", Client: clientName},
 		{Time: t0, Event: audit.Refused, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
 			TTL: "1h", Client: clientName, Detail: `services[0] "nosuchservice" is not an AWS service prefix in the catalog`},
-		{Time: t0, Event: audit.Revoked, Session: a.Profile, Services: []string{"s3", "logs"}, Levels: map[string]string{"s3": "read_only", "logs": "read_only"}},
+		{Time: t0, Event: audit.Revoked, Session: a.Profile, Services: []string{"s3", "logs"}, Levels: readOnly},
+		{Time: t0, Event: audit.Requested, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}, TTL: "15m", Client: clientName},
 		{Time: t0, Event: audit.Granted, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"},
-			TTL: "15m", Client: clientName, AccessKey: grant.MaskKey(issued[1].AccessKeyID)},
+			TTL: "15m", Client: clientName, Approver: grant.ApproverPolicy, AccessKey: grant.MaskKey(issued[1].AccessKeyID)},
 		{Time: t0.Add(16 * time.Minute), Event: audit.Pruned, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}},
 	}
 	got := h.auditEntries()
@@ -125,24 +132,31 @@ func breakAuditLog(h *harness) {
 // written is refused and rolled back: no profile, no keychain item, no
 // pending marker.
 func TestAuditWriteFailureRefusesGrant(t *testing.T) {
+	// A log that cannot take the request's entry stops the grant before
+	// STS; one that takes it but not the grant's rolls the grant back.
 	tests := []struct {
 		name  string
 		setup func(h *harness)
+		want  string
+		calls int
 	}{
-		{"audit.log is a directory", breakAuditLog},
+		{"audit.log is a directory", breakAuditLog, "the audit log could not be written, so no grant was made", 0},
 		{"append fails (read-only file system)", func(h *harness) {
 			h.m.Audit = failingAuditor{}
-		}},
+		}, "the audit log could not be written, so no grant was made", 0},
+		{"only the granted entry fails", func(h *harness) {
+			h.m.Audit = failingAuditor{only: audit.Granted, next: h.m.Audit}
+		}, "the audit log could not record the grant, so it was not made", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.setup)
 			msg := h.toolErr("grant_access", map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "15m"})
-			if !strings.Contains(msg, "the audit log could not record the grant, so it was not made") || !strings.Contains(msg, audit.FileName) {
-				t.Errorf("tool error %q does not say the audit log failed and where", msg)
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, audit.FileName) {
+				t.Errorf("tool error %q does not say %q and where", msg, tt.want)
 			}
-			if n := len(h.sts.calls()); n != 1 {
-				t.Errorf("%d AssumeRole calls; want 1", n)
+			if n := len(h.sts.calls()); n != tt.calls {
+				t.Errorf("%d AssumeRole calls; want %d", n, tt.calls)
 			}
 			h.checkNothingLeft()
 			if markers, _ := os.ReadDir(h.m.Profiles.Path + ".pending"); len(markers) != 0 {
@@ -155,10 +169,17 @@ func TestAuditWriteFailureRefusesGrant(t *testing.T) {
 	}
 }
 
-// failingAuditor refuses every append, as a full disk or read-only mount.
-type failingAuditor struct{}
+// failingAuditor refuses every append, as a full disk or read-only mount;
+// with only set, just the events of that kind, passing the others to next.
+type failingAuditor struct {
+	only string
+	next grant.Auditor
+}
 
-func (failingAuditor) Append(audit.Event) error {
+func (f failingAuditor) Append(e audit.Event) error {
+	if f.only != "" && e.Event != f.only {
+		return f.next.Append(e)
+	}
 	return fmt.Errorf("writing the audit log %s: read-only file system", audit.FileName)
 }
 
@@ -195,7 +216,7 @@ func TestAuditWriteFailureStillRevokes(t *testing.T) {
 func TestLimitServiceLevel(t *testing.T) {
 	h := newHarness(t, func(h *harness) {
 		cfg, err := grant.LoadConfig(h.m.Config.Home, func(string) string { return "" },
-			map[string]string{"role_arn": testRole, "services": "s3:read_only, logs, ec2:view_only, lambda:full"})
+			map[string]string{"role_arn": testRole, "services": "s3:read_only, logs, ec2:view_only, lambda:full", "approval": "never"})
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -65,6 +65,14 @@ type Config struct {
 	// records on every call a grant makes and which no one can change
 	// afterwards; for example "alice@build-07". Empty sends none.
 	SourceIdentity string
+	// Approval says which grants a person must approve: [ApprovalNever],
+	// [ApprovalFull] (default) or [ApprovalAlways]. ApprovalServices always
+	// need approval. See [Config.NeedsApproval].
+	Approval         string
+	ApprovalServices []string
+	// ApprovalTimeout is how long a person has to answer an approval
+	// request; not a config key.
+	ApprovalTimeout time.Duration
 }
 
 // Defaults for keys the config leaves out.
@@ -85,7 +93,7 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity", "approval", "approval_services"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -186,6 +194,9 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		if cfg.MaxGrants, err = strconv.Atoi(v); err != nil || cfg.MaxGrants < 1 {
 			return Config{}, fmt.Errorf("max_grants %q is not a positive whole number such as 5; leave it out for no limit", v)
 		}
+	}
+	if err := cfg.loadApproval(values); err != nil {
+		return Config{}, err
 	}
 	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL, "sts_timeout": &cfg.STSTimeout} {
 		if v := values[key]; v != "" {

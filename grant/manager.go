@@ -210,6 +210,30 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n-3]) + "..."
 }
 
+// check runs every check a grant makes before STS, so that neither an STS
+// call nor a person's approval is spent on a grant that would be refused:
+// the request against the catalog and the limits, max_grants, the role,
+// and the policy's size. It returns the resources as ARNs and the session
+// policy.
+func (m *Manager) check(r Request) (arns []string, policy string, err error) {
+	if arns, err = r.validate(m.Config); err != nil {
+		return nil, "", err
+	}
+	// Checked again under the lock, where it holds across processes.
+	if set, err := m.Profiles.Read(); err == nil {
+		if err := m.checkMaxGrants(set); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := m.Config.CheckRole(); err != nil {
+		return nil, "", err
+	}
+	if policy, err = ScopedPolicy(r.Access, arns, m.Config.STSDialect); err != nil {
+		return nil, "", err
+	}
+	return arns, policy, nil
+}
+
 // sessionEvent is the audit entry of kind for an existing grant.
 func sessionEvent(kind string, e profiles.Entry) audit.Event {
 	s := session(e)
@@ -219,21 +243,7 @@ func sessionEvent(kind string, e profiles.Entry) audit.Event {
 // grant is Grant before the refusal is recorded; it sets *id once the grant
 // has one.
 func (m *Manager) grant(ctx context.Context, r Request, idp *string) (Session, error) {
-	arns, err := r.validate(m.Config)
-	if err != nil {
-		return Session{}, err
-	}
-	// Checked again under the lock; this saves an STS call that could
-	// only be thrown away.
-	if set, err := m.Profiles.Read(); err == nil {
-		if err := m.checkMaxGrants(set); err != nil {
-			return Session{}, err
-		}
-	}
-	if err := m.Config.CheckRole(); err != nil {
-		return Session{}, err
-	}
-	policy, err := ScopedPolicy(r.Access, arns, m.Config.STSDialect)
+	arns, policy, err := m.check(r)
 	if err != nil {
 		return Session{}, err
 	}

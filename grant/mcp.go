@@ -14,11 +14,12 @@ import (
 
 // Instructions tell an agent how the tools fit together.
 const Instructions = `timebound-iam gives you short-lived AWS credentials for one task.
-1. Call grant_access with the services you need (list_services shows them), level read_only unless you must change something, and the shortest ttl that fits the task.
-2. Run the AWS CLI exactly as the result's usage says: AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>. Always pass --profile; AWS_PROFILE is not enough when other credentials are in the environment.
-3. If a command fails with AccessDenied, do not look for other credentials: ask for the missing service or level with grant_access, or tell the user.
-4. If the helper says the grant expired or was revoked, call grant_access again.
-5. Call revoke_access when the task is done.
+1. Call grant_access with the services you need (list_services shows them), level read_only unless you must change something, and the shortest ttl that fits the task. Give a reason: the user sees it.
+2. A grant may need the user's approval (by default, any grant with level full): your MCP client then shows the user a form, and grant_access returns once they answer. The user may shorten the ttl. If they decline, or nobody answers, no grant is made: do not call grant_access again for the same access on your own; tell the user what you need and why, and let them decide.
+3. Run the AWS CLI exactly as the result's usage says: AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>. Always pass --profile; AWS_PROFILE is not enough when other credentials are in the environment.
+4. If a command fails with AccessDenied, do not look for other credentials: ask for the missing service or level with grant_access, or tell the user.
+5. If the helper says the grant expired or was revoked, call grant_access again.
+6. Call revoke_access when the task is done.
 The credentials never appear in tool results; the AWS CLI fetches them itself.`
 
 // GrantAccessInput is grant_access's input.
@@ -61,7 +62,8 @@ type RevokeOutput struct {
 // NewServer returns the MCP server with the four tools over m.
 func NewServer(m *Manager, version string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "timebound-iam", Version: version}, &mcp.ServerOptions{Instructions: Instructions})
-	h := handlers{m}
+	h := handlers{m: m, approvals: newApprovals()}
+	s.AddReceivingMiddleware(h.approvals.roundTrips())
 	no, yes := false, true
 	mcp.AddTool(s, &mcp.Tool{
 		Name:  "grant_access",
@@ -69,7 +71,10 @@ func NewServer(m *Manager, version string) *mcp.Server {
 		Description: "Get temporary AWS credentials for the listed services at one level, for ttl. " +
 			"Call this before any AWS CLI command. The result names a profile tb-<id> and a config file: run " +
 			"`AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>` (always --profile, never AWS_PROFILE). " +
-			"No secret is returned; the AWS CLI fetches the credentials itself until they expire.",
+			"No secret is returned; the AWS CLI fetches the credentials itself until they expire. " +
+			"A grant may need the user's approval (by default any level full grant): the user is shown the request in a form and may approve, shorten the ttl or decline. " +
+			"After a decline or a timeout, do not retry on your own: ask the user.",
+		InputSchema: grantInputSchema(),
 		Annotations: &mcp.ToolAnnotations{Title: "Grant short-lived AWS access", DestructiveHint: &no, OpenWorldHint: &yes},
 	}, h.grant)
 	addListTool(s, &mcp.Tool{
@@ -96,33 +101,74 @@ func NewServer(m *Manager, version string) *mcp.Server {
 	return s
 }
 
-type handlers struct{ m *Manager }
+// handlers serve the tools; approvals are the approval requests the
+// server has issued, shared by all calls.
+type handlers struct {
+	m         *Manager
+	approvals *approvals
+}
 
 func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, GrantOutput, error) {
 	// Least privilege when the agent leaves level out.
 	if in.Level == "" {
 		in.Level = string(ReadOnly)
 	}
-	level, err := ParseLevel("level", in.Level)
-	if err != nil {
-		return nil, GrantOutput{}, err
-	}
-	ttl, err := ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
-	if err != nil {
-		return nil, GrantOutput{}, err
-	}
-	r := Request{TTL: ttl, Reason: in.Reason, Client: "mcp", Resources: in.Resources}
+	r := Request{Reason: in.Reason, Client: "mcp", Resources: in.Resources}
 	if ci := req.ClientInfo(); ci != nil && ci.Name != "" {
 		r.Client = ci.Name
 	}
-	for _, s := range in.Services {
-		r.Access = append(r.Access, Access{Service: s, Level: level})
+	level, err := ParseLevel("level", in.Level)
+	if err == nil {
+		r.TTL, err = ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
 	}
-	s, err := h.m.Grant(ctx, r)
+	for _, s := range in.Services {
+		r.Access = append(r.Access, Access{Service: s, Level: Level(in.Level)})
+		if err == nil {
+			r.Access[len(r.Access)-1].Level = level
+		}
+	}
+	if err != nil {
+		h.m.refuseUnasked(r, err.Error())
+		return nil, GrantOutput{}, err
+	}
+	var p *Pending
+	if req.Params.RequestState != "" {
+		// An answer to an approval request, or what claims to be one.
+		if p, err = h.approvals.answer(h.m, req, r); err != nil {
+			return nil, GrantOutput{}, err
+		}
+	} else {
+		// inputResponses without a requestState answer nothing this
+		// server asked: the request is asked about afresh.
+		if p, err = h.m.Ask(r); err != nil {
+			return nil, GrantOutput{}, err
+		}
+		if p.Needed {
+			res, err := h.approvals.ask(ctx, req, p)
+			return res, GrantOutput{}, err
+		}
+	}
+	s, err := p.Grant(ctx)
 	if err != nil {
 		return nil, GrantOutput{}, err
 	}
 	return nil, h.m.Output(s), nil
+}
+
+// grantInputSchema is grant_access's input schema, with services and
+// resources plain arrays: the generated ["null", "array"] type makes
+// clients such as the MCP Inspector pass a JSON list as a string.
+func grantInputSchema() *jsonschema.Schema {
+	in, err := jsonschema.For[GrantAccessInput](nil)
+	if err != nil {
+		panic(fmt.Sprintf("grant_access: input schema: %v", err))
+	}
+	for _, name := range []string{"services", "resources"} {
+		if p := in.Properties[name]; p != nil {
+			p.Type, p.Types = "array", nil
+		}
+	}
+	return in
 }
 
 // addListTool adds a tool that takes no arguments and may return a long list

@@ -159,6 +159,11 @@ type harness struct {
 	clock *clock
 	log   *syncBuffer
 	cs    *mcp.ClientSession
+	// server is the server cs is connected to; clientOpts and sessionOpts,
+	// set by an option, shape the client.
+	server      *mcp.Server
+	clientOpts  *mcp.ClientOptions
+	sessionOpts *mcp.ClientSessionOptions
 	// results holds the JSON of every tool result, checked for secrets at
 	// the end; shared by the copies [harness.in] makes.
 	results *[][]byte
@@ -177,7 +182,7 @@ func (h *harness) in(t *testing.T) *harness {
 func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
 	home := t.TempDir()
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
+	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": testRole, "approval": grant.ApprovalNever})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,11 +205,12 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
-	ss, err := grant.NewServer(h.m, "test").Connect(ctx, st, nil)
+	h.server = grant.NewServer(h.m, "test")
+	ss, err := h.server.Connect(ctx, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.cs, err = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"}, nil).Connect(ctx, ct, nil)
+	h.cs, err = mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"}, h.clientOpts).Connect(ctx, ct, h.sessionOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

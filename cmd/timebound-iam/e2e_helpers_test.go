@@ -101,6 +101,14 @@ func newWorld(t *testing.T, broker func(granttest.Scenario) granttest.User) *wor
 	w.state = envValue(t, w.env, "TIMEBOUND_IAM_HOME")
 	w.passphrase = envValue(t, w.env, "TIMEBOUND_IAM_FILE_PASSPHRASE")
 	w.configFile = filepath.Join(w.state, "aws-config")
+	// These tests are about the grants, not their approval (see
+	// approve_test.go and approval_mcp_test.go): full grants need none.
+	if err := os.MkdirAll(w.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.state, grant.ConfigName), []byte("approval = never\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	emptyCreds := filepath.Join(w.work, "empty-credentials")
 	if err := os.WriteFile(emptyCreds, nil, 0o600); err != nil {
 		t.Fatal(err)

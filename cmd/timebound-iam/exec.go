@@ -32,6 +32,7 @@ func execCommand() *cli.Command {
 			"A grant whose COMMAND never ran, because it could not or exec was interrupted first, is\n" +
 			"revoked even with --keep. stdout is COMMAND's; exec writes only to stderr: errors, and\n" +
 			"with --keep the profile to reuse.\n\n" +
+			approvalHelp + "\n\n" +
 			"Examples:\n" +
 			"  timebound-iam exec -s s3 -t 15m -- aws s3 ls s3://my-bucket\n" +
 			"  timebound-iam exec -s s3:full -s logs --keep -- ./deploy.sh --stage test",
@@ -83,7 +84,7 @@ func runExec(ctx context.Context, m *grant.Manager, in execInput, environ []stri
 	// A signal during the grant cancels its STS call; one that comes too
 	// late for that still waits in sigs, and the grant is revoked.
 	grantCtx, stop := signal.NotifyContext(ctx, forwarded...)
-	s, r, err := grantFrom(grantCtx, m, in.grant)
+	s, r, err := grantFrom(grantCtx, m, in.grant, stdin, stderr)
 	stop()
 	select {
 	case sig := <-sigs:

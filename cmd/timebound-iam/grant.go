@@ -23,13 +23,20 @@ func grantCommand() *cli.Command {
 			"  timebound-iam grant -s s3:full -s logs:ro -s ec2:vo -t 1h --reason \"fix the upload job\"\n" +
 			"  timebound-iam grant -s s3 -r agent-data -r arn:aws:s3:::logs-*/2026/* -t 30m\n\n" +
 			"With --resource the grant covers only those resources; a narrowed s3 grant cannot list\n" +
-			"all buckets (s3:ListAllMyBuckets works only on \"*\").",
+			"all buckets (s3:ListAllMyBuckets works only on \"*\").\n\n" +
+			approvalHelp,
 		Flags: append(append(grantFlags(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (the fields of grant_access's result)"},
 		), configFlags()...),
 		Action: grantAction,
 	}
 }
+
+// approvalHelp is the part of grant's and exec's help on approval.
+const approvalHelp = "When the config's approval setting asks for it (approval = full, the default: any service\n" +
+	"at level full; approval = always: every grant; approval_services: those services at any\n" +
+	"level), the request is shown on stderr and made only once you answer y, or a shorter ttl\n" +
+	"such as 30m, on the terminal. Without a terminal on stdin such a grant is refused."
 
 // grantFlags are what a grant asks for, on grant and on exec.
 func grantFlags() []cli.Flag {
@@ -52,9 +59,11 @@ func grantInputFrom(c *cli.Context) grantInput {
 	return grantInput{services: c.StringSlice("service"), level: c.String("level"), ttl: c.String("ttl"), reason: c.String("reason"), resources: c.StringSlice("resource")}
 }
 
-// grantFrom checks in against m's configuration and carries out the grant.
-// It returns the request too: its TTL is the one asked for, or the default.
-func grantFrom(ctx context.Context, m *grant.Manager, in grantInput) (grant.Session, grant.Request, error) {
+// grantFrom checks in against m's configuration, has the person on the
+// terminal (stdin, stderr) approve it when the configuration says so, and
+// carries out the grant. It returns the request too: its TTL is the one
+// asked for, the default, or the shorter one approved.
+func grantFrom(ctx context.Context, m *grant.Manager, in grantInput, stdin io.Reader, stderr io.Writer) (grant.Session, grant.Request, error) {
 	access, err := parseServices(in.services, in.level)
 	if err != nil {
 		return grant.Session{}, grant.Request{}, err
@@ -63,9 +72,17 @@ func grantFrom(ctx context.Context, m *grant.Manager, in grantInput) (grant.Sess
 	if err != nil {
 		return grant.Session{}, grant.Request{}, err
 	}
-	r := grant.Request{Access: access, TTL: ttl, Reason: in.reason, Client: "cli", Resources: in.resources}
-	s, err := m.Grant(ctx, r)
-	return s, r, err
+	p, err := m.Ask(grant.Request{Access: access, TTL: ttl, Reason: in.reason, Client: "cli", Resources: in.resources})
+	if err != nil {
+		return grant.Session{}, grant.Request{}, err
+	}
+	if p.Needed {
+		if err := approveOnTerminal(ctx, m, p, stdin, stderr); err != nil {
+			return grant.Session{}, grant.Request{}, err
+		}
+	}
+	s, err := p.Grant(ctx)
+	return s, p.Request, err
 }
 
 func grantAction(c *cli.Context) error {
@@ -76,7 +93,7 @@ func grantAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	s, r, err := grantFrom(c.Context, m, grantInputFrom(c))
+	s, r, err := grantFrom(c.Context, m, grantInputFrom(c), c.App.Reader, c.App.ErrWriter)
 	if err != nil {
 		return err
 	}

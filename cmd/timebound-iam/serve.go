@@ -18,7 +18,11 @@ func serveCommand() *cli.Command {
 		Usage: "run the MCP server on stdin/stdout for an AI agent",
 		Description: "Speaks MCP (JSON-RPC) on stdin/stdout with the tools grant_access, list_active_sessions,\n" +
 			"list_services and revoke_access. Logs go to stderr. Add it to the agent's MCP config as\n" +
-			"the command \"timebound-iam\" with the argument \"serve\" (use the absolute path).",
+			"the command \"timebound-iam\" with the argument \"serve\" (use the absolute path).\n\n" +
+			"A grant that needs approval (config approval; by default any grant at level full) is shown\n" +
+			"to the user as a form through the MCP client's elicitation; it is made only if they accept,\n" +
+			"and refused when they decline or cancel, nobody answers within 5 minutes, or the client\n" +
+			"cannot show forms.",
 		Flags:  configFlags(),
 		Action: serve,
 	}

@@ -9,9 +9,37 @@
 //   {"tool": "grant_access", "arguments": {...}}   or   {"list": "tools"}
 // and writes one JSON line per request to stdout: the CallToolResult (or the
 // tools/list result), or {"protocolError": "..."}. EOF closes the session.
+// {"info": true} answers {"protocolVersion": ...}: the version initialize
+// negotiated.
+//
+// MCPCLIENT_ELICIT scripts a person answering form elicitations; unset (or
+// "none") the client declares no elicitation capability:
+//   accept               accept the form as shown: every field its default
+//   accept:ttl=20m,...   accept with these fields changed (true/false for a
+//                        boolean field)
+//   decline | cancel     that action
+// Each elicitation request is added, as {message, requestedSchema}, to the
+// "elicitations" array of the next result line.
 const { Client } = require("@modelcontextprotocol/sdk/client/index.js");
 const { StdioClientTransport } = require("@modelcontextprotocol/sdk/client/stdio.js");
+const { ElicitRequestSchema } = require("@modelcontextprotocol/sdk/types.js");
 const readline = require("node:readline");
+
+// answerForm answers one form elicitation as the MCPCLIENT_ELICIT mode says.
+function answerForm(mode, params) {
+  const [action, fields] = mode.split(/:(.*)/s);
+  if (action !== "accept") return { action };
+  const props = (params.requestedSchema && params.requestedSchema.properties) || {};
+  const content = {};
+  for (const [name, p] of Object.entries(props)) {
+    if (p.default !== undefined) content[name] = p.default;
+  }
+  for (const kv of (fields || "").split(",").filter(Boolean)) {
+    const [k, v] = kv.split(/=(.*)/s);
+    content[k] = props[k] && props[k].type === "boolean" ? v === "true" : v;
+  }
+  return { action: "accept", content };
+}
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -26,7 +54,19 @@ async function main() {
     env: process.env,
     stderr: "inherit",
   });
-  const client = new Client({ name: argv[0], version: "1.0.0" });
+  let protocolVersion = "";
+  // The client hands the negotiated version to transports that take it.
+  transport.setProtocolVersion = (v) => { protocolVersion = v; };
+  const mode = process.env.MCPCLIENT_ELICIT || "none";
+  const capabilities = mode === "none" ? {} : { elicitation: { form: {} } };
+  const client = new Client({ name: argv[0], version: "1.0.0" }, { capabilities });
+  let elicitations = [];
+  if (mode !== "none") {
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      elicitations.push({ message: req.params.message, requestedSchema: req.params.requestedSchema });
+      return answerForm(mode, req.params);
+    });
+  }
   await client.connect(transport);
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -34,11 +74,15 @@ async function main() {
     let out;
     try {
       const req = JSON.parse(line);
-      out = req.list === "tools"
-        ? await client.listTools()
-        : await client.callTool({ name: req.tool, arguments: req.arguments || {} });
+      if (req.info) out = { protocolVersion };
+      else if (req.list === "tools") out = await client.listTools();
+      else out = await client.callTool({ name: req.tool, arguments: req.arguments || {} });
     } catch (err) {
       out = { protocolError: String(err && err.message ? err.message : err) };
+    }
+    if (elicitations.length > 0) {
+      out = { ...out, elicitations };
+      elicitations = [];
     }
     process.stdout.write(JSON.stringify(out) + "\n");
   }

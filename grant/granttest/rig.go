@@ -67,6 +67,10 @@ func (r Rig) MCBin() string { return filepath.Join(r.Dir, "bin", "mc") }
 // NodeModules holds the pinned npm packages.
 func (r Rig) NodeModules() string { return filepath.Join(r.Dir, "npm", "node_modules") }
 
+// Inspector is the MCP Inspector's command; with --cli it is an MCP client
+// without elicitation.
+func (r Rig) Inspector() string { return filepath.Join(r.NodeModules(), ".bin", "mcp-inspector") }
+
 // MinIO is a MinIO server started by [Rig.StartMinIO] on 127.0.0.1.
 type MinIO struct {
 	// URL is the S3 and STS endpoint, e.g. http://127.0.0.1:40123.
@@ -265,7 +269,9 @@ type MCPClient struct {
 
 // StartMCPClient starts the client, which starts server (with args) as its
 // stdio MCP server. env is the whole environment of both; dir receives the
-// client script. The server's stderr goes to stderr.
+// client script. The server's stderr goes to stderr. MCPCLIENT_ELICIT in env
+// makes the client answer elicitations (see mcpclient.cjs); without it the
+// client declares no elicitation capability.
 func (r Rig) StartMCPClient(dir, clientName string, env []string, stderr io.Writer, server string, args ...string) (*MCPClient, error) {
 	script := filepath.Join(dir, "mcpclient.cjs")
 	if err := os.WriteFile(script, mcpClientJS, 0o600); err != nil {
@@ -297,8 +303,17 @@ type CallResult struct {
 		Text string `json:"text"`
 	} `json:"content"`
 	ProtocolError string `json:"protocolError"`
+	// Elicitations are the elicitation requests the server sent during the
+	// call, which the client answered as MCPCLIENT_ELICIT says.
+	Elicitations []Elicitation `json:"elicitations"`
 	// Raw is the whole result line, for secret scans.
 	Raw string `json:"-"`
+}
+
+// Elicitation is one elicitation request as the TypeScript client got it.
+type Elicitation struct {
+	Message         string         `json:"message"`
+	RequestedSchema map[string]any `json:"requestedSchema"`
 }
 
 // Text joins the result's text content.
@@ -325,6 +340,22 @@ func (c *MCPClient) Call(tool string, arguments any) (CallResult, error) {
 		return res, errors.New(res.ProtocolError)
 	}
 	return res, nil
+}
+
+// ProtocolVersion is the protocol version the client's initialize
+// negotiated.
+func (c *MCPClient) ProtocolVersion() (string, error) {
+	line, err := c.roundTrip(map[string]any{"info": true})
+	if err != nil {
+		return "", err
+	}
+	var info struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		return "", fmt.Errorf("client answered %q: %w", line, err)
+	}
+	return info.ProtocolVersion, nil
 }
 
 // ListTools returns the raw tools/list result.

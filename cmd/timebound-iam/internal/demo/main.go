@@ -191,7 +191,8 @@ func run(bin string, st *stopper) error {
 	d.passphrase = envValue(env, "TIMEBOUND_IAM_FILE_PASSPHRASE")
 	d.t.secret(d.passphrase)
 	err = st.start(func() (func(), error) {
-		c, err := rig.StartMCPClient(d.tmp, "timebound-iam-demo", env, d.serverLog, bin, "serve")
+		// The user at the MCP client approves what the server asks about.
+		c, err := rig.StartMCPClient(d.tmp, "timebound-iam-demo", append(env, "MCPCLIENT_ELICIT=accept"), d.serverLog, bin, "serve")
 		if err != nil {
 			return nil, err
 		}
@@ -425,6 +426,12 @@ func (d *demo) call(tool string, args any) (granttest.CallResult, error) {
 	res, err := d.mcp.Call(tool, args)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", tool, err)
+	}
+	for _, e := range res.Elicitations {
+		d.t.note("the MCP client asked the user to approve it, and the user accepted:")
+		for _, line := range strings.Split(strings.TrimSpace(e.Message), "\n") {
+			d.t.line("    | %s", line)
+		}
 	}
 	if res.IsError {
 		return res, fmt.Errorf("%s failed: %s", tool, res.Text())

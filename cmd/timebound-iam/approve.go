@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"golang.org/x/term"
+)
+
+// approveOnTerminal asks the person at the terminal on stdin to approve p,
+// showing the request on stderr, and records the answer. "y" approves as
+// asked, a duration such as 30m approves a shorter grant, and anything else,
+// no answer within the approval timeout, or ctx ending declines. Without a
+// terminal nobody can be asked, so the grant is refused: no flag answers for
+// the person.
+func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, stdin io.Reader, stderr io.Writer) error {
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		p.Decline(grant.ApproverTerminal, "no terminal")
+		return withHint(fmt.Errorf("this grant (%s) needs approval, and stdin is not a terminal to ask on; no grant was made", grantText(p)),
+			"run it in a terminal, where you are asked to approve it; or change approval (now %q) in %s", m.Config.Approval, m.Config.ConfigFile())
+	}
+	fmt.Fprintf(stderr, "%s: this grant needs your approval:\n", prog)
+	for _, line := range strings.SplitAfter(strings.TrimSuffix(p.Prompt.String(), "\n"), "\n") {
+		fmt.Fprintf(stderr, "  %s", line)
+	}
+	fmt.Fprintf(stderr, "\nApprove? [y/N, or a shorter ttl such as %s] ", grant.ShortDuration(grant.MinTTL))
+
+	timeout := m.Config.ApprovalTimeout
+	if timeout <= 0 {
+		timeout = grant.DefaultApprovalTimeout
+	}
+	answer := make(chan string, 1)
+	go func() { answer <- readLine(f) }()
+	var line string
+	select {
+	case line = <-answer:
+	case <-time.After(timeout):
+		fmt.Fprintln(stderr)
+		p.Decline(grant.ApproverTerminal, "timed out")
+		return fmt.Errorf("no answer within %s; no grant was made", grant.ShortDuration(timeout))
+	case <-ctx.Done():
+		fmt.Fprintln(stderr)
+		p.Decline(grant.ApproverTerminal, "interrupted")
+		return errors.New("interrupted before the grant was approved; no grant was made")
+	}
+	line = strings.TrimSpace(line)
+	var ttl time.Duration
+	switch strings.ToLower(line) {
+	case "y", "yes":
+	default:
+		d, err := time.ParseDuration(line)
+		if err != nil {
+			p.Decline(grant.ApproverTerminal, "declined")
+			return fmt.Errorf("not approved (answer %q); no grant was made", line)
+		}
+		ttl = d
+	}
+	return p.Approve(grant.ApproverTerminal, ttl)
+}
+
+// readLine reads up to a newline one byte at a time, so that none of what
+// follows is taken from a command that exec runs on the same stdin.
+func readLine(f *os.File) string {
+	var b strings.Builder
+	var c [1]byte
+	for {
+		n, err := f.Read(c[:])
+		if n == 1 {
+			if c[0] == '\n' {
+				break
+			}
+			b.WriteByte(c[0])
+		}
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+// grantText is "s3 full, logs read_only for 30m".
+func grantText(p *grant.Pending) string {
+	parts := make([]string, len(p.Request.Access))
+	for i, a := range p.Request.Access {
+		parts[i] = a.Service + " " + string(a.Level)
+	}
+	return strings.Join(parts, ", ") + " for " + grant.ShortDuration(p.Request.TTL)
+}

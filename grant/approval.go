@@ -1,0 +1,266 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/catalog"
+)
+
+// The values of the approval config key: which grants a person must approve
+// before they are made.
+const (
+	ApprovalNever  = "never"  // none, except approval_services
+	ApprovalFull   = "full"   // those with any service at level full (the default)
+	ApprovalAlways = "always" // every grant
+)
+
+// The channels an approval decision comes through, as in
+// [audit.Event.Approver] and [Request.Approver].
+const (
+	ApproverElicitation = "elicitation" // the MCP client's form
+	ApproverTerminal    = "terminal"    // the CLI's prompt
+	ApproverPolicy      = "policy"      // the config needed no person
+)
+
+// DefaultApprovalTimeout is how long a person has to answer an approval
+// request before it counts as declined.
+const DefaultApprovalTimeout = 5 * time.Minute
+
+// loadApproval reads the approval and approval_services keys.
+func (c *Config) loadApproval(values map[string]string) error {
+	switch v := strings.ToLower(strings.TrimSpace(values["approval"])); v {
+	case "":
+		c.Approval = ApprovalFull
+	case ApprovalNever, ApprovalFull, ApprovalAlways:
+		c.Approval = v
+	default:
+		return fmt.Errorf("approval %q is not allowed: use %q, %q or %q", values["approval"], ApprovalNever, ApprovalFull, ApprovalAlways)
+	}
+	for _, s := range strings.FieldsFunc(values["approval_services"], func(r rune) bool { return r == ',' || r == ' ' }) {
+		s = strings.ToLower(s)
+		// A typo would otherwise leave the service it meant unguarded.
+		if _, ok := catalog.Lookup(s); !ok {
+			return fmt.Errorf("approval_services: %q is not an AWS service prefix in the catalog; timebound-iam services lists them", s)
+		}
+		if !slices.Contains(c.ApprovalServices, s) {
+			c.ApprovalServices = append(c.ApprovalServices, s)
+		}
+	}
+	c.ApprovalTimeout = DefaultApprovalTimeout
+	return nil
+}
+
+// NeedsApproval reports whether a person must approve a grant of access:
+// always with approval = always; with approval = full (or unset) when any
+// service is at level full; and whatever approval says, when any service is
+// one of approval_services.
+func (c Config) NeedsApproval(access []Access) bool {
+	for _, a := range access {
+		if slices.Contains(c.ApprovalServices, a.Service) {
+			return true
+		}
+		switch c.Approval {
+		case ApprovalNever:
+		case ApprovalAlways:
+			return true
+		default: // full, and any value LoadConfig did not set: fail closed
+			if a.Level == Full {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ApprovalPrompt is what a person sees before approving a grant.
+type ApprovalPrompt struct {
+	// Account and Role come from role_arn: the account id and the role's
+	// name with its path.
+	Account, Role string
+	Access        []Access
+	// Resources are the ARNs the grant is narrowed to; nil means all.
+	Resources []string
+	TTL       time.Duration
+	// Reason is the requester's stated reason; Client the MCP client's name
+	// from initialize, or "cli".
+	Reason, Client string
+	// PolicySize is the session policy's length in characters, of
+	// [MaxPolicySize].
+	PolicySize int
+}
+
+// String writes the prompt as lines a person reads at a glance. The reason
+// and the client's name are quoted: both are chosen by the requester, and
+// must not pass for lines of the prompt.
+func (p ApprovalPrompt) String() string {
+	var b strings.Builder
+	reason := "(none given)"
+	if p.Reason != "" {
+		reason = strconv.Quote(p.Reason)
+	}
+	fmt.Fprintf(&b, "account:   %s\n", p.Account)
+	fmt.Fprintf(&b, "role:      %s\n", p.Role)
+	fmt.Fprintf(&b, "access:    %s\n", accessText(p.Access))
+	if len(p.Resources) > 0 {
+		fmt.Fprintf(&b, "resources: %s\n", strings.Join(p.Resources, " "))
+	}
+	fmt.Fprintf(&b, "ttl:       %s\n", ShortDuration(p.TTL))
+	fmt.Fprintf(&b, "reason:    %s\n", reason)
+	fmt.Fprintf(&b, "client:    %s\n", strconv.Quote(p.Client))
+	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, MaxPolicySize)
+	return b.String()
+}
+
+// roleParts splits a role ARN into its account id and the role's name with
+// its path: arn:aws:iam::123456789012:role/ops/broker gives 123456789012
+// and ops/broker.
+func roleParts(arn string) (account, role string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return "", arn
+	}
+	return parts[4], strings.TrimPrefix(parts[5], "role/")
+}
+
+// Pending is a grant request that has been recorded and checked, waiting for
+// its approval decision. Make it with [Manager.Ask]; end it with
+// [Pending.Grant] or [Pending.Decline].
+type Pending struct {
+	m *Manager
+	// Request is the request as checked, its TTL filled in; Approve sets its
+	// Approver and may shorten its TTL.
+	Request Request
+	// Needed says whether a person must approve it before Grant.
+	Needed bool
+	// Prompt describes it for that person.
+	Prompt   ApprovalPrompt
+	approved bool
+}
+
+// Ask records r as requested in the audit log, checks it as [Manager.Grant]
+// does, and returns it waiting for its approval. A request that cannot be
+// recorded is refused: no grant without its record. A request that fails the
+// checks is recorded as refused and returned as the error; no person is asked
+// about a grant that could not be made.
+func (m *Manager) Ask(r Request) (*Pending, error) {
+	if r.TTL == 0 {
+		r.TTL = m.Config.DefaultTTL
+	}
+	r.Approver = ""
+	if err := m.Record(approvalEvent(audit.Requested, r, "")); err != nil {
+		return nil, auditError(err)
+	}
+	arns, policy, err := m.check(r)
+	if err != nil {
+		m.recordQuietly(approvalEvent(audit.Refused, r, err.Error()))
+		return nil, err
+	}
+	account, role := roleParts(m.Config.RoleARN)
+	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), Prompt: ApprovalPrompt{
+		Account: account, Role: role, Access: r.Access, Resources: arns, TTL: r.TTL,
+		Reason: r.Reason, Client: r.Client, PolicySize: len(policy),
+	}}, nil
+}
+
+// Approve records that a person approved p through approver, for ttl; zero
+// keeps the ttl asked for. A person may shorten a grant, never lengthen it:
+// a ttl over the one asked for, or under [MinTTL], is refused, recorded, and
+// returned as the error. So is an approval the audit log cannot record.
+func (p *Pending) Approve(approver string, ttl time.Duration) error {
+	asked := p.Request.TTL
+	if ttl == 0 {
+		ttl = asked
+	}
+	var err error
+	switch {
+	case ttl > asked:
+		err = fmt.Errorf("the approved ttl %s is longer than the %s asked for: an approval may shorten a grant, never lengthen it", ShortDuration(ttl), ShortDuration(asked))
+	case ttl < MinTTL:
+		err = fmt.Errorf("the approved ttl %s is below the minimum of %s", ShortDuration(ttl), ShortDuration(MinTTL))
+	case ttl%time.Second != 0:
+		err = fmt.Errorf("the approved ttl %s is not a whole number of seconds", ttl)
+	}
+	if err != nil {
+		p.m.recordQuietly(approvalEvent(audit.Refused, p.Request, err.Error()))
+		return err
+	}
+	r := p.Request
+	r.TTL, r.Approver = ttl, approver
+	detail := ""
+	if ttl != asked {
+		detail = fmt.Sprintf("ttl shortened from %s to %s", ShortDuration(asked), ShortDuration(ttl))
+	}
+	if err := p.m.Record(approvalEvent(audit.Approved, r, detail)); err != nil {
+		return auditError(err)
+	}
+	p.Request, p.approved = r, true
+	return nil
+}
+
+// Decline records that p was not approved through approver, and why:
+// "declined", "cancelled", "timed out", "no elicitation support". The grant
+// is refused whether or not the record can be written; a failed write is
+// logged.
+func (p *Pending) Decline(approver, detail string) {
+	r := p.Request
+	r.Approver = approver
+	p.m.recordQuietly(approvalEvent(audit.Declined, r, detail))
+	p.m.recordQuietly(approvalEvent(audit.Refused, r, "not approved: "+detail))
+}
+
+// Grant makes the grant: once approved when approval is needed, else with
+// Approver "policy".
+func (p *Pending) Grant(ctx context.Context) (Session, error) {
+	if p.Needed && !p.approved {
+		// A front-end that skipped the question must not grant by mistake.
+		return Session{}, errors.New("this grant needs a person's approval, and none was given")
+	}
+	if !p.Needed {
+		p.Request.Approver = ApproverPolicy
+	}
+	return p.m.Grant(ctx, p.Request)
+}
+
+// Command is the CLI command a person can run in a terminal to make this
+// grant, approving it there.
+func (p *Pending) Command() string {
+	var b strings.Builder
+	b.WriteString("timebound-iam grant")
+	for _, a := range p.Request.Access {
+		// Checked by Ask: prefixes and levels need no quoting.
+		b.WriteString(" -s " + a.Service + ":" + string(a.Level))
+	}
+	for _, res := range p.Request.Resources {
+		b.WriteString(" -r " + quoteShell(res))
+	}
+	b.WriteString(" -t " + ShortDuration(p.Request.TTL))
+	return b.String()
+}
+
+// approvalEvent is the audit event kind for r; detail says why for a
+// decline or a refusal.
+func approvalEvent(kind string, r Request, detail string) audit.Event {
+	e := requestEvent(kind, "", r)
+	e.Detail = clip(detail, maxAuditText)
+	return e
+}
+
+// recordQuietly records e where a failed write changes nothing: the grant
+// is refused anyway. The failure is logged.
+func (m *Manager) recordQuietly(e audit.Event) {
+	if err := m.Record(e); err != nil {
+		m.log().Warn("audit log write failed", "event", e.Event, "err", err)
+	}
+}
+
+// auditError refuses a grant whose audit entry could not be written.
+func auditError(err error) error {
+	return fmt.Errorf("the audit log could not be written, so no grant was made: %w; check that the state directory is writable", err)
+}

@@ -1,0 +1,589 @@
+package grant_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
+)
+
+// The approval tests drive grant_access through the go-sdk client, which
+// speaks protocol 2026-07-28 and answers input requests itself, unless a
+// test pins it to 2025-11-25 (where the go-sdk server sends
+// elicitation/create) or turns its round trips off to forge answers.
+
+// auditLog is an in-memory Auditor; fail makes Append of an event kind fail.
+type auditLog struct {
+	mu     sync.Mutex
+	events []audit.Event
+	fail   map[string]error
+}
+
+func (a *auditLog) Append(e audit.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.fail[e.Event]; err != nil {
+		return err
+	}
+	a.events = append(a.events, e)
+	return nil
+}
+
+// front returns the events the front-end records itself, in order:
+// requested, approved and declined. The Manager adds granted and refused
+// of its own, which these tests do not pin down.
+func (a *auditLog) front() []audit.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []audit.Event
+	for _, e := range a.events {
+		if e.Event == audit.Requested || e.Event == audit.Approved || e.Event == audit.Declined {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// has reports whether an event of kind with detail was recorded.
+func (a *auditLog) has(kind, detail string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.ContainsFunc(a.events, func(e audit.Event) bool { return e.Event == kind && strings.Contains(e.Detail, detail) })
+}
+
+// elicitor is a client's elicitation handler: it records each request and
+// answers it with answer.
+type elicitor struct {
+	mu     sync.Mutex
+	asked  []*mcp.ElicitParams
+	answer func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error)
+}
+
+func (e *elicitor) handle(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	e.mu.Lock()
+	e.asked = append(e.asked, req.Params)
+	e.mu.Unlock()
+	return e.answer(ctx, req.Params)
+}
+
+func (e *elicitor) requests() []*mcp.ElicitParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.asked)
+}
+
+// answer returns an elicitation answer with action and content.
+func answer(action string, content map[string]any) func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+	return func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+		return &mcp.ElicitResult{Action: action, Content: content}, nil
+	}
+}
+
+// plainAccept is a person pressing accept on the form as shown: the client
+// fills the schema's defaults into the (fresh) content.
+func plainAccept(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+	return &mcp.ElicitResult{Action: "accept", Content: map[string]any{}}, nil
+}
+
+// approvalHarness is a harness whose client answers elicitations with ans
+// (nil: a client without elicitation), with approval = full and an
+// in-memory audit log; cfg may change the config before the server starts.
+func approvalHarness(t *testing.T, ans func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error), opts ...func(*harness)) (*harness, *auditLog, *elicitor) {
+	t.Helper()
+	log := &auditLog{}
+	e := &elicitor{answer: ans}
+	h := newHarness(t, append([]func(*harness){func(h *harness) {
+		h.m.Config.Approval = grant.ApprovalFull
+		h.m.Audit = log
+		if ans != nil {
+			h.clientOpts = &mcp.ClientOptions{ElicitationHandler: e.handle}
+		}
+	}}, opts...)...)
+	return h, log, e
+}
+
+func s3Full(ttl string) map[string]any {
+	return map[string]any{"services": []string{"s3"}, "level": "full", "ttl": ttl, "reason": "fix the upload job"}
+}
+
+func TestMCPApprovalAccept(t *testing.T) {
+	h, log, e := approvalHarness(t, plainAccept)
+	if v := h.cs.InitializeResult().ProtocolVersion; v != "2026-07-28" {
+		t.Fatalf("the go-sdk client negotiated protocol %q, want 2026-07-28", v)
+	}
+	var out grant.GrantOutput
+	h.ok("grant_access", s3Full("1h"), &out)
+	if out.Levels["s3"] != "full" || out.ExpiresAt != t0.Add(time.Hour).Format(time.RFC3339) {
+		t.Errorf("grant %+v, want s3 full until %s", out, t0.Add(time.Hour).Format(time.RFC3339))
+	}
+	if n := len(h.sts.calls()); n != 1 {
+		t.Fatalf("%d AssumeRole calls, want 1", n)
+	}
+
+	asked := e.requests()
+	if len(asked) != 1 {
+		t.Fatalf("%d elicitations, want 1", len(asked))
+	}
+	policy, err := grant.ScopedPolicy([]grant.Access{{Service: "s3", Level: grant.Full}}, nil, grant.DialectAWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"account:   123456789012\n",
+		"role:      broker\n",
+		"access:    s3 full\n",
+		"ttl:       1h\n",
+		`reason:    "fix the upload job"` + "\n",
+		`client:    "` + clientName + `"` + "\n",
+		fmt.Sprintf("policy:    %d of 2048 characters\n", len(policy)),
+	} {
+		if !strings.Contains(asked[0].Message, want) {
+			t.Errorf("elicitation message lacks %q:\n%s", want, asked[0].Message)
+		}
+	}
+	props := asMap(asMap(asked[0].RequestedSchema)["properties"])
+	if d := asMap(props["approve"]); d["type"] != "boolean" || d["default"] != true {
+		t.Errorf("approve field %v, want a boolean defaulting to true", d)
+	}
+	if d := asMap(props["ttl"]); d["type"] != "string" || d["default"] != "1h" {
+		t.Errorf("ttl field %v, want a string defaulting to the asked 1h", d)
+	}
+
+	want := []audit.Event{
+		{Event: audit.Requested, Services: []string{"s3"}, Levels: map[string]string{"s3": "full"}, TTL: "1h", Reason: "fix the upload job", Client: clientName},
+		{Event: audit.Approved, Services: []string{"s3"}, Levels: map[string]string{"s3": "full"}, TTL: "1h", Reason: "fix the upload job", Client: clientName, Approver: "elicitation"},
+	}
+	if diff := cmp.Diff(want, log.front(), cmpIgnoreTime); diff != "" {
+		t.Errorf("audit events (-want +got):\n%s", diff)
+	}
+}
+
+var cmpIgnoreTime = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Time" }, cmp.Ignore())
+
+func TestMCPApprovalShortenedTTL(t *testing.T) {
+	h, log, _ := approvalHarness(t, answer("accept", map[string]any{"approve": true, "ttl": "20m"}))
+	var out grant.GrantOutput
+	h.ok("grant_access", s3Full("1h"), &out)
+	if want := t0.Add(20 * time.Minute).Format(time.RFC3339); out.ExpiresAt != want {
+		t.Errorf("expires_at %s, want %s: the shortened ttl", out.ExpiresAt, want)
+	}
+	calls := h.sts.calls()
+	if len(calls) != 1 || aws.ToInt32(calls[0].DurationSeconds) != 1200 {
+		t.Fatalf("AssumeRole calls %d, DurationSeconds %d; want one of 1200", len(calls), aws.ToInt32(calls[0].DurationSeconds))
+	}
+	ev := log.front()
+	if len(ev) != 2 || ev[1].Event != audit.Approved || ev[1].TTL != "20m" || ev[1].Detail != "ttl shortened from 1h to 20m" {
+		t.Errorf("audit events %+v, want approved for 20m, shortened from 1h", ev)
+	}
+}
+
+// TestMCPApprovalRefusals: every answer but a yes, and a yes that would
+// lengthen the grant, makes no grant, and the error says what happened and
+// how a person can approve instead.
+func TestMCPApprovalRefusals(t *testing.T) {
+	const instead = "timebound-iam grant -s s3:full -t 1h"
+	tests := []struct {
+		name   string
+		answer func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, error)
+		want   []string
+		detail string // of the declined event; empty: a refusal
+	}{
+		{"decline", answer("decline", nil), []string{"the user declined this grant (s3 full for 1h)", "Do not call grant_access again for it on your own", instead}, "declined"},
+		{"cancel", answer("cancel", nil), []string{"the user cancelled the approval request", instead}, "cancelled"},
+		{"accept unticked", answer("accept", map[string]any{"approve": false, "ttl": "1h"}), []string{"the user did not approve this grant", instead}, "declined"},
+		{"longer ttl", answer("accept", map[string]any{"approve": true, "ttl": "2h"}), []string{"the approved ttl 2h is longer than the 1h asked for", "never lengthen it"}, ""},
+		{"ttl under 15m", answer("accept", map[string]any{"approve": true, "ttl": "5m"}), []string{"the approved ttl 5m is below the minimum of 15m"}, ""},
+		{"ttl not a duration", answer("accept", map[string]any{"approve": true, "ttl": "soon"}), []string{`the approval form's ttl "soon" is not a duration`}, "malformed answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, log, e := approvalHarness(t, tt.answer)
+			msg := h.toolErr("grant_access", s3Full("1h"))
+			for _, want := range append(tt.want, "no grant was made") {
+				if !strings.Contains(strings.ToLower(msg), strings.ToLower(want)) {
+					t.Errorf("error lacks %q:\n%s", want, msg)
+				}
+			}
+			if len(e.requests()) != 1 {
+				t.Errorf("%d elicitations, want 1", len(e.requests()))
+			}
+			if n := len(h.sts.calls()); n != 0 {
+				t.Errorf("%d AssumeRole calls, want none", n)
+			}
+			h.checkNothingLeft()
+			if tt.detail != "" && !log.has(audit.Declined, tt.detail) {
+				t.Errorf("no declined event with detail %q: %+v", tt.detail, log.front())
+			}
+			if log.has(audit.Approved, "") {
+				t.Errorf("an approved event was recorded: %+v", log.front())
+			}
+			if !log.has(audit.Refused, "") {
+				t.Errorf("no refused event: %+v", log.front())
+			}
+		})
+	}
+}
+
+func TestMCPApprovalNoElicitation(t *testing.T) {
+	h, log, _ := approvalHarness(t, nil)
+	msg := h.toolErr("grant_access", s3Full("30m"))
+	for _, want := range []string{
+		"needs the user's approval", `this MCP client ("` + clientName + `") cannot ask for it`, "no elicitation support",
+		"No grant was made", "timebound-iam grant -s s3:full -t 30m", `change approval (now "full") in ` + h.m.Config.ConfigFile(),
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if n := len(h.sts.calls()); n != 0 {
+		t.Errorf("%d AssumeRole calls, want none", n)
+	}
+	ev := log.front()
+	if len(ev) != 2 || ev[0].Event != audit.Requested || ev[1].Event != audit.Declined || ev[1].Detail != "no elicitation support" || ev[1].Approver != "elicitation" {
+		t.Errorf("audit events %+v, want requested, then declined for no elicitation support", ev)
+	}
+	// What needs no approval still works with such a client.
+	h.grant([]string{"s3"}, "read_only", "15m")
+}
+
+// TestMCPApprovalTimeout: an answer after the approval request expired
+// grants nothing, whether the client answers late (2026-07-28) or the
+// go-sdk's elicitation/create to an older client waits too long.
+func TestMCPApprovalTimeout(t *testing.T) {
+	t.Run("late answer, 2026-07-28", func(t *testing.T) {
+		var h *harness
+		h, log, _ := approvalHarness(t, func(ctx context.Context, _ *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+			h.clock.Add(grant.DefaultApprovalTimeout + time.Second)
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"approve": true}}, nil
+		})
+		msg := h.toolErr("grant_access", s3Full("1h"))
+		if !strings.Contains(msg, "nobody answered the approval request within 5m") || !strings.Contains(msg, "no grant was made") {
+			t.Errorf("error %q, want a timeout", msg)
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		if !log.has(audit.Declined, "timed out") {
+			t.Errorf("no declined event for the timeout: %+v", log.front())
+		}
+	})
+	t.Run("no answer, 2025-11-25", func(t *testing.T) {
+		h, log, _ := approvalHarness(t, func(ctx context.Context, _ *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+			<-ctx.Done() // a person who never answers; the server cancels the request
+			return nil, ctx.Err()
+		}, func(h *harness) {
+			h.m.Config.ApprovalTimeout = 300 * time.Millisecond
+			h.sessionOpts = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+		})
+		if v := h.cs.InitializeResult().ProtocolVersion; v != "2025-11-25" {
+			t.Fatalf("negotiated protocol %q, want 2025-11-25", v)
+		}
+		start := time.Now()
+		msg := h.toolErr("grant_access", s3Full("1h"))
+		if !strings.Contains(msg, "nobody answered the approval request within 300ms") {
+			t.Errorf("error %q, want a timeout", msg)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("the call took %v; the timeout is 300ms", d)
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		if !log.has(audit.Declined, "timed out") {
+			t.Errorf("no declined event for the timeout: %+v", log.front())
+		}
+	})
+}
+
+// TestMCPApprovalOlderProtocol: a client on 2025-11-25 gets the form as
+// elicitation/create and its accept, decline and shortened ttl count.
+func TestMCPApprovalOlderProtocol(t *testing.T) {
+	old := func(h *harness) { h.sessionOpts = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"} }
+	h, log, e := approvalHarness(t, answer("accept", map[string]any{"ttl": "30m"}), old)
+	if v := h.cs.InitializeResult().ProtocolVersion; v != "2025-11-25" {
+		t.Fatalf("negotiated protocol %q, want 2025-11-25", v)
+	}
+	var out grant.GrantOutput
+	h.ok("grant_access", s3Full("1h"), &out)
+	if want := t0.Add(30 * time.Minute).Format(time.RFC3339); out.ExpiresAt != want {
+		t.Errorf("expires_at %s, want %s", out.ExpiresAt, want)
+	}
+	if len(e.requests()) != 1 || !log.has(audit.Approved, "ttl shortened from 1h to 30m") {
+		t.Errorf("elicitations %d, audit %+v; want one, approved for 30m", len(e.requests()), log.front())
+	}
+
+	h, _, _ = approvalHarness(t, answer("decline", nil), old)
+	if msg := h.toolErr("grant_access", s3Full("1h")); !strings.Contains(msg, "the user declined this grant") {
+		t.Errorf("error %q, want a decline", msg)
+	}
+	if n := len(h.sts.calls()); n != 0 {
+		t.Errorf("%d AssumeRole calls after a decline, want none", n)
+	}
+}
+
+// TestMCPApprovalPolicy: which requests ask, by approval and
+// approval_services.
+func TestMCPApprovalPolicy(t *testing.T) {
+	tests := []struct {
+		name     string
+		approval string
+		services []string
+		grant    []string
+		level    string
+		asks     bool
+	}{
+		{"never: full granted without asking", grant.ApprovalNever, nil, []string{"s3"}, "full", false},
+		{"full: read_only without asking", grant.ApprovalFull, nil, []string{"s3"}, "read_only", false},
+		{"full: full asks", grant.ApprovalFull, nil, []string{"s3", "logs"}, "full", true},
+		{"always: read_only asks", grant.ApprovalAlways, nil, []string{"s3"}, "read_only", true},
+		{"always: view_only asks", grant.ApprovalAlways, nil, []string{"s3"}, "view_only", true},
+		{"approval_services: a listed service at read_only asks", grant.ApprovalFull, []string{"iam"}, []string{"s3", "iam"}, "read_only", true},
+		{"approval_services: others at read_only do not", grant.ApprovalFull, []string{"iam"}, []string{"s3"}, "read_only", false},
+		{"approval_services ask even with never", grant.ApprovalNever, []string{"iam"}, []string{"iam"}, "read_only", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, log, e := approvalHarness(t, plainAccept, func(h *harness) {
+				h.m.Config.Approval, h.m.Config.ApprovalServices = tt.approval, tt.services
+			})
+			h.grant(tt.grant, tt.level, "30m")
+			if asked := len(e.requests()) == 1; asked != tt.asks {
+				t.Errorf("asked %v, want %v", asked, tt.asks)
+			}
+			kinds := []string{}
+			for _, ev := range log.front() {
+				kinds = append(kinds, ev.Event+"/"+ev.Approver)
+			}
+			want := []string{"requested/"}
+			if tt.asks {
+				want = append(want, "approved/elicitation")
+			}
+			if diff := cmp.Diff(want, kinds); diff != "" {
+				t.Errorf("audit events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMCPApprovalAuditFailure: a request or an approval the audit log
+// cannot record is refused.
+func TestMCPApprovalAuditFailure(t *testing.T) {
+	for _, kind := range []string{audit.Requested, audit.Approved} {
+		t.Run(kind, func(t *testing.T) {
+			h, log, e := approvalHarness(t, plainAccept)
+			log.fail = map[string]error{kind: errors.New("disk full")}
+			msg := h.toolErr("grant_access", s3Full("1h"))
+			if !strings.Contains(msg, "the audit log could not be written, so no grant was made: disk full") {
+				t.Errorf("error %q, want the audit failure", msg)
+			}
+			if n := len(h.sts.calls()); n != 0 {
+				t.Errorf("%d AssumeRole calls, want none", n)
+			}
+			if asked := len(e.requests()); kind == audit.Requested && asked != 0 {
+				t.Errorf("the user was asked about a request that is not on record")
+			}
+		})
+	}
+	t.Run("requested, no approval needed", func(t *testing.T) {
+		h, log, _ := approvalHarness(t, plainAccept)
+		log.fail = map[string]error{audit.Requested: errors.New("disk full")}
+		h.toolErr("grant_access", map[string]any{"services": []string{"s3"}, "ttl": "15m"})
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+	})
+}
+
+// forger is a harness whose client declares elicitation but drives the
+// round trips itself, so a test can send any inputResponses and state.
+func forger(t *testing.T, opts ...func(*harness)) (*harness, *auditLog) {
+	h, log, _ := approvalHarness(t, plainAccept, append([]func(*harness){func(h *harness) {
+		h.clientOpts.MultiRoundTrip = &mcp.MultiRoundTripOptions{Disabled: true}
+	}}, opts...)...)
+	return h, log
+}
+
+var yes = mcp.InputResponseMap{"approve_grant": &mcp.ElicitResult{Action: "accept", Content: map[string]any{"approve": true}}}
+
+// callRaw calls grant_access with inputResponses and a requestState.
+func callRaw(h *harness, cs *mcp.ClientSession, args any, responses mcp.InputResponseMap, state string) *mcp.CallToolResult {
+	h.t.Helper()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "grant_access", Arguments: args, InputResponses: responses, RequestState: state})
+	if err != nil {
+		h.t.Fatalf("grant_access: protocol error %v", err)
+	}
+	return res
+}
+
+// issue asks for args and returns the request state of the approval form.
+func issue(h *harness, cs *mcp.ClientSession, args any) string {
+	h.t.Helper()
+	res := callRaw(h, cs, args, nil, "")
+	if !res.NeedsInput() || res.RequestState == "" || res.InputRequests["approve_grant"] == nil {
+		h.t.Fatalf("grant_access = %+v, want an approval input request", res)
+	}
+	return res.RequestState
+}
+
+func TestMCPApprovalForgery(t *testing.T) {
+	t.Run("unsolicited answer without state asks afresh", func(t *testing.T) {
+		h, log := forger(t)
+		res := callRaw(h, h.cs, s3Full("1h"), yes, "")
+		if !res.NeedsInput() || res.RequestState == "" {
+			t.Fatalf("grant_access with unsolicited inputResponses = %+v (%s), want a fresh approval input request", res, text(res))
+		}
+		if len(res.RequestState) < 43 { // 256 bits, base64
+			t.Errorf("request state %q is shorter than 256 bits", res.RequestState)
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		if log.has(audit.Approved, "") {
+			t.Errorf("approved recorded: %+v", log.front())
+		}
+	})
+	t.Run("unknown state is refused", func(t *testing.T) {
+		h, log := forger(t)
+		issue(h, h.cs, s3Full("1h")) // a real one is waiting, and is not this
+		for _, state := range []string{"forged", strings.Repeat("A", 43)} {
+			res := callRaw(h, h.cs, s3Full("1h"), yes, state)
+			if !res.IsError || !strings.Contains(text(res), "was not issued by this server") {
+				t.Errorf("state %q: grant_access = %s, want a refusal", state, text(res))
+			}
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		if !log.has(audit.Refused, "unknown request state") {
+			t.Errorf("no refused event: %+v", log.front())
+		}
+	})
+	t.Run("replayed state is refused", func(t *testing.T) {
+		h, log := forger(t)
+		state := issue(h, h.cs, s3Full("1h"))
+		if res := callRaw(h, h.cs, s3Full("1h"), yes, state); res.IsError || res.NeedsInput() {
+			t.Fatalf("the genuine answer: %s, want a grant", text(res))
+		}
+		res := callRaw(h, h.cs, s3Full("1h"), yes, state)
+		if !res.IsError || !strings.Contains(text(res), "already answered once") {
+			t.Errorf("replay: %s, want a refusal", text(res))
+		}
+		if n := len(h.sts.calls()); n != 1 {
+			t.Errorf("%d AssumeRole calls, want the one approved", n)
+		}
+		if !log.has(audit.Refused, "used twice") {
+			t.Errorf("no refused event for the replay: %+v", log.front())
+		}
+	})
+	t.Run("state from another request is refused", func(t *testing.T) {
+		other := []struct {
+			name string
+			args map[string]any
+		}{
+			{"services", map[string]any{"services": []string{"iam"}, "level": "full", "ttl": "1h", "reason": "fix the upload job"}},
+			{"level", map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "1h", "reason": "fix the upload job"}},
+			{"ttl", s3Full("2h")},
+			{"resources", map[string]any{"services": []string{"s3"}, "level": "full", "ttl": "1h", "reason": "fix the upload job", "resources": []string{"other-bucket"}}},
+			{"reason", map[string]any{"services": []string{"s3"}, "level": "full", "ttl": "1h", "reason": "something else"}},
+		}
+		for _, o := range other {
+			t.Run(o.name, func(t *testing.T) {
+				h, log := forger(t)
+				h = h.in(t)
+				state := issue(h, h.cs, s3Full("1h"))
+				res := callRaw(h, h.cs, o.args, yes, state)
+				if !res.IsError || !strings.Contains(text(res), "was issued for another request") {
+					t.Errorf("grant_access = %s, want a refusal", text(res))
+				}
+				// The state is spent: the request it was issued for is
+				// not approved by it either.
+				if res := callRaw(h, h.cs, s3Full("1h"), yes, state); !res.IsError {
+					t.Errorf("the original request with the spent state: %s, want a refusal", text(res))
+				}
+				if n := len(h.sts.calls()); n != 0 {
+					t.Errorf("%d AssumeRole calls, want none", n)
+				}
+				if !log.has(audit.Refused, "issued for another request") {
+					t.Errorf("no refused event: %+v", log.front())
+				}
+			})
+		}
+	})
+	t.Run("state from another session is refused", func(t *testing.T) {
+		h, _ := forger(t)
+		st, ct := mcp.NewInMemoryTransports()
+		ss, err := h.server.Connect(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := mcp.NewClient(&mcp.Implementation{Name: clientName, Version: "1.0.0"}, h.clientOpts).Connect(context.Background(), ct, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { other.Close(); ss.Wait() }()
+		state := issue(h, h.cs, s3Full("1h"))
+		if res := callRaw(h, other, s3Full("1h"), yes, state); !res.IsError || !strings.Contains(text(res), "was issued for another request") {
+			t.Errorf("grant_access from another session = %s, want a refusal", text(res))
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+	})
+	t.Run("2025-11-25: a forged state is refused, unsolicited answers ask the user", func(t *testing.T) {
+		old := func(h *harness) { h.sessionOpts = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"} }
+		h, _ := forger(t, old)
+		if res := callRaw(h, h.cs, s3Full("1h"), yes, "forged"); !res.IsError || !strings.Contains(text(res), "was not issued by this server") {
+			t.Errorf("forged state: %s, want a refusal", text(res))
+		}
+		if n := len(h.sts.calls()); n != 0 {
+			t.Errorf("%d AssumeRole calls, want none", n)
+		}
+		// Without a state the server asks the user with elicitation/create;
+		// only that answer (a plain accept here) counts.
+		h, log, e := approvalHarness(t, answer("accept", map[string]any{"ttl": "30m"}), old)
+		res := callRaw(h, h.cs, s3Full("1h"), yes, "")
+		if res.IsError || len(e.requests()) != 1 {
+			t.Fatalf("unsolicited answer: %s, %d elicitations; want the user asked once", text(res), len(e.requests()))
+		}
+		if !log.has(audit.Approved, "ttl shortened from 1h to 30m") {
+			t.Errorf("the grant was not approved by the user's answer: %+v", log.front())
+		}
+	})
+	t.Run("a state without the form's answer is refused", func(t *testing.T) {
+		h, _ := forger(t)
+		state := issue(h, h.cs, s3Full("1h"))
+		if res := callRaw(h, h.cs, s3Full("1h"), nil, state); !res.IsError || !strings.Contains(text(res), "no answer to the approval form") {
+			t.Errorf("grant_access = %s, want a refusal", text(res))
+		}
+	})
+}
+
+func TestMCPApprovalStatesAreBounded(t *testing.T) {
+	h, _ := forger(t)
+	seen := map[string]bool{}
+	for range 64 {
+		state := issue(h, h.cs, s3Full("1h"))
+		if seen[state] {
+			t.Fatalf("request state %q issued twice", state)
+		}
+		seen[state] = true
+	}
+	res := callRaw(h, h.cs, s3Full("1h"), nil, "")
+	if !res.IsError || !strings.Contains(text(res), "64 approval requests are already waiting") {
+		t.Errorf("the 65th request: %+v %s, want a refusal", res, text(res))
+	}
+	// Expired ones are swept and make room.
+	h.clock.Add(2*grant.DefaultApprovalTimeout + time.Second)
+	issue(h, h.cs, s3Full("1h"))
+}
