@@ -329,7 +329,9 @@ func checkSplit(t *testing.T, access []Access, e *PolicyTooLargeError) {
 			}
 		}
 	}
-	key := func(a, b Access) int { return strings.Compare(a.Service+":"+string(a.Level), b.Service+":"+string(b.Level)) }
+	key := func(a, b Access) int {
+		return strings.Compare(a.Service+":"+string(a.Level), b.Service+":"+string(b.Level))
+	}
 	want := slices.Clone(access)
 	slices.SortFunc(want, key)
 	slices.SortFunc(got, key)

@@ -188,7 +188,7 @@ type policyFile struct {
 		Action          string `json:"action"`
 		EffectiveAction string `json:"effective_action"`
 	} `json:"effective_actions"`
-	Document   struct {
+	Document struct {
 		Version   string            `json:"Version"`
 		Statement []json.RawMessage `json:"Statement"`
 	} `json:"document"`
