@@ -53,6 +53,13 @@ type Session struct {
 	// Resources are the ARNs the grant is narrowed to; nil means every
 	// resource.
 	Resources []string
+	// PolicyChars is the session policy's length, of STS's 2,048, and
+	// PackedPolicySize STS's PackedPolicySize for it: the packed policy and
+	// session tags as a percentage of STS's packed limit, nil when STS sent
+	// none (MinIO does not). Only [Manager.Grant] sets them; the profile
+	// file does not keep them.
+	PolicyChars      int
+	PackedPolicySize *int32
 }
 
 // Profile is the AWS profile name of the grant.
@@ -161,7 +168,8 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		CanExpire:       true,
 		Expires:         c.Expiration.UTC(),
 	}
-	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns}
+	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns,
+		PolicyChars: len(policy), PackedPolicySize: out.PackedPolicySize}
 	// One locked read and write does the prune, the id check, the keychain
 	// item and the profile. The item is stored only once the id is known to
 	// be free: under a taken id it would replace another grant's item.
