@@ -169,7 +169,9 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		Expires:         c.Expiration.UTC(),
 	}
 	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns,
-		PolicyChars: len(policy), PackedPolicySize: out.PackedPolicySize}
+		PolicyChars: len(policy)}
+	//lint:ignore SA1019 the SDK points to SessionTokenUtilization, which measures the token, not the policy; STS still sends this, and when it stops the field is left out
+	s.PackedPolicySize = out.PackedPolicySize
 	// One locked read and write does the prune, the id check, the keychain
 	// item and the profile. The item is stored only once the id is known to
 	// be free: under a taken id it would replace another grant's item.
