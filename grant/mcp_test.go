@@ -511,6 +511,8 @@ func TestMCPGrantAccess(t *testing.T) {
 		ExpiresAt:  "2026-11-25T12:15:00Z",
 		ConfigFile: configFile,
 		Usage:      out.Usage,
+		// The fake STS sends no PackedPolicySize.
+		PolicyChars: len(aws.ToString(h.sts.calls()[0].Policy)),
 	}
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("grant_access output (-want +got):\n%s", diff)
