@@ -112,7 +112,7 @@ var EscalationActions = []string{
 // once fitted, with a split of the request into grants that fit.
 type PolicyTooLargeError struct {
 	Size     int
-	Services []string // largest contributions first
+	Services []string // every service asked for, largest policy alone first
 	// Oversize holds the services whose policy alone is over the limit at
 	// the level asked for, largest first.
 	Oversize []OversizeService
@@ -133,7 +133,12 @@ type OversizeService struct {
 	Fits []Level
 }
 
+// Error says how large the policy is and how to split the request: the
+// levels an oversize service fits at, and the groups for the rest.
 func (e *PolicyTooLargeError) Error() string {
+	if len(e.Oversize) == 0 && len(e.Groups) == 0 {
+		return fmt.Sprintf("the session policy for %s is %d characters; STS allows %d: ask for fewer services", strings.Join(sorted(e.Services), ", "), e.Size, MaxPolicySize)
+	}
 	var parts []string
 	for _, o := range e.Oversize {
 		fix := "ask for level " + levelChoice(o.Fits) + " for it"
