@@ -318,9 +318,13 @@ func build(access []Access, scope any, dialect string) ([]byte, error) {
 // Allow statement's length is its fixed text, its quoted actions with commas
 // between, and the scope's.
 func perServiceLen(mergedLen int, merged []string, parts []part, scope any) int {
-	s, _ := json.Marshal(scope)
+	scopeLen := len(`"*"`)
+	if scope != "*" {
+		s, _ := json.Marshal(scope)
+		scopeLen = len(s)
+	}
 	stmt := func(actions []string) int {
-		n := len(`{"Effect":"Allow","Action":[],"Resource":}`) + len(s) + len(actions) - 1
+		n := len(`{"Effect":"Allow","Action":[],"Resource":}`) + scopeLen + len(actions) - 1
 		for _, a := range actions {
 			n += len(a) + 2
 		}
