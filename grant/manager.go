@@ -56,8 +56,8 @@ type Session struct {
 	// PolicyChars is the session policy's length, of STS's 2,048, and
 	// PackedPolicySize STS's PackedPolicySize for it: the packed policy and
 	// session tags as a percentage of STS's packed limit, nil when STS sent
-	// none (MinIO does not). Only [Manager.Grant] sets them; the profile
-	// file does not keep them.
+	// none. Only [Manager.Grant] sets them; the profile file does not keep
+	// them.
 	PolicyChars      int
 	PackedPolicySize *int32
 }

@@ -27,7 +27,7 @@ func (p packedSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, opt 
 
 // TestMCPGrantAccessPolicySize: grant_access's result carries the session
 // policy's length and STS's PackedPolicySize, and leaves the latter out when
-// STS sends none (MinIO does not).
+// STS sends none.
 func TestMCPGrantAccessPolicySize(t *testing.T) {
 	h := newHarness(t, func(h *harness) { h.m.STS = packedSTS{h.sts, 37} })
 	out := h.grant([]string{"s3", "ec2"}, "read_only", "15m")
