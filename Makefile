@@ -5,6 +5,7 @@
 #   make fuzz    runs every fuzz target for FUZZTIME (60s) each
 #   make demo    installs the rig if missing, then replays the seed scenario
 #   make bench   builds the release binary, then measures it against its targets
+#   make policy-report  prints how many catalog services fit one grant, before and after fitting
 
 GO          ?= go
 # Go 1.26.8's standard library has known vulnerabilities in crypto/tls,
@@ -34,7 +35,7 @@ FUZZMINIMIZETIME ?= 10s
 # The fuzz targets write files; on tmpfs their fsyncs cost nothing.
 FUZZTMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 
-.PHONY: build install test rig lint fuzz generate clean demo bench
+.PHONY: build install test rig lint fuzz generate clean demo bench policy-report
 
 # The release build is static (CGO_ENABLED=0): nothing on Linux needs cgo,
 # and dynamic libc linking costs every credential_process run about 0.9 ms.
@@ -126,6 +127,13 @@ bench: build
 # Regenerates the service catalog from ../shared/aws-policies.
 generate:
 	$(GO) generate ./...
+
+# How many catalog services' session policies fit STS's 2,048 characters
+# alone, and how many one grant can hold (packed greedily, smallest first),
+# before and after policy-size fitting; the README quotes it. It runs as a
+# test of package grant, in the package directory so that its output shows.
+policy-report:
+	$(GO) -C grant test -count=1 -tags $(TAGS) -run '^TestPolicyFitReport$$' -report
 
 clean:
 	rm -rf bin

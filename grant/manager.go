@@ -79,6 +79,13 @@ type Session struct {
 	// Resources are the ARNs the grant is narrowed to; nil means every
 	// resource.
 	Resources []string
+	// PolicyChars is the session policy's length, of STS's 2,048, and
+	// PackedPolicySize STS's PackedPolicySize for it: the packed policy and
+	// session tags as a percentage of STS's packed limit, nil when STS sent
+	// none. Only [Manager.Grant] sets them; the profile file does not keep
+	// them.
+	PolicyChars      int
+	PackedPolicySize *int32
 }
 
 // Profile is the AWS profile name of the grant.
@@ -271,7 +278,10 @@ func (m *Manager) grant(ctx context.Context, r Request, idp *string) (Session, e
 		CanExpire:       true,
 		Expires:         c.Expiration.UTC(),
 	}
-	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns}
+	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns,
+		PolicyChars: len(policy)}
+	//lint:ignore SA1019 the SDK points to SessionTokenUtilization, which measures the token, not the policy; STS still sends this, and when it stops the field is left out
+	s.PackedPolicySize = out.PackedPolicySize
 	// One locked read and write does the prune, the id check, the keychain
 	// item and the profile. The item is stored only once the id is known to
 	// be free: under a taken id it would replace another grant's item.

@@ -522,6 +522,8 @@ func TestMCPGrantAccess(t *testing.T) {
 		ExpiresAt:  "2026-11-25T12:15:00Z",
 		ConfigFile: configFile,
 		Usage:      out.Usage,
+		// The fake STS sends no PackedPolicySize.
+		PolicyChars: len(aws.ToString(h.sts.calls()[0].Policy)),
 	}
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("grant_access output (-want +got):\n%s", diff)
@@ -840,7 +842,7 @@ func TestMCPGrantAccessBadInput(t *testing.T) {
 		{name: "reason with newline", args: map[string]any{"services": s3, "level": "read_only", "reason": "a\nb"},
 			want: []string{"reason", "control characters"}},
 		{name: "policy too large", args: map[string]any{"services": many, "level": "read_only"},
-			want:     []string{"ask for fewer services", "2048"},
+			want:     []string{"split it into grants that fit", "2048"},
 			wantLike: `session policy .* is \d{4,} characters; STS allows 2048`},
 		{name: "service outside allow-list", allow: []string{"s3", "lambda"}, args: map[string]any{"services": []string{"s3", "ec2"}, "level": "read_only"},
 			want: []string{"services[1]", `"ec2"`, "not allowed", "allowed: s3, lambda"}},

@@ -20,6 +20,10 @@ type GrantOutput struct {
 	ConfigFile string            `json:"config_file" jsonschema:"the AWS config file holding the profile; set AWS_CONFIG_FILE to it"`
 	Usage      string            `json:"usage" jsonschema:"how to run the AWS CLI with this grant"`
 	Resources  []string          `json:"resources,omitempty" jsonschema:"the ARNs the grant is narrowed to; absent when it covers every resource"`
+	// PolicyChars and PackedPolicySize say how close the grant came to
+	// STS's limits, so that an agent can tell how much more one grant holds.
+	PolicyChars      int    `json:"policy_chars,omitempty" jsonschema:"the session policy's length in characters; STS allows 2048"`
+	PackedPolicySize *int32 `json:"packed_policy_size,omitempty" jsonschema:"STS's PackedPolicySize: the packed session policy and tags as a percentage of STS's limit; absent when STS does not report it"`
 }
 
 // SessionOutput is one entry of list_active_sessions and of `sessions --json`.
@@ -70,6 +74,9 @@ func (m *Manager) Output(s Session) GrantOutput {
 		ConfigFile: m.Config.AWSConfigFile(),
 		Usage:      Usage(m.Config.AWSConfigFile(), s.Profile()),
 		Resources:  s.Resources,
+
+		PolicyChars:      s.PolicyChars,
+		PackedPolicySize: s.PackedPolicySize,
 	}
 }
 

@@ -37,6 +37,10 @@ func TestPolicyGolden(t *testing.T) {
 		// view_only: metadata only, so no s3:Get* and no s3:GetObject.
 		{"s3_view_only", []Access{{"s3", ViewOnly}}},
 		{"iam_view_only", []Access{{"iam", ViewOnly}}},
+		// Fitted: patterns merged inside AWS's own wildcards (ec2:Describe*,
+		// dynamodb:List*, ...), each allowing only view-only actions.
+		{"ec2_view_only", []Access{{"ec2", ViewOnly}}},
+		{"dynamodb_view_only", []Access{{"dynamodb", ViewOnly}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +139,7 @@ func TestScopedPolicyTooManyResources(t *testing.T) {
 
 // TestPolicyShape checks what every policy must be, whatever the services:
 // compact JSON, Version 2012-10-17, within the size limit, Allow statements
-// with exactly the catalog's actions, and a last Deny statement exactly when
+// with exactly the catalog's fitted actions, and a last Deny statement exactly when
 // the service can escalate, holding its escalation actions only.
 func TestPolicyShape(t *testing.T) {
 	for _, svc := range catalog.All() {
@@ -199,10 +203,10 @@ func TestPolicyShape(t *testing.T) {
 					actions = append(actions, s.Action...)
 				}
 			}
-			want := svc.ReadOnly
+			want := svc.ReadOnlyFitted()
 			switch level {
 			case ViewOnly:
-				want = svc.ViewOnly
+				want = svc.ViewOnlyFitted()
 			case Full:
 				want = []string{svc.Prefix + ":*"}
 			}
@@ -272,17 +276,140 @@ func TestPolicyTooLarge(t *testing.T) {
 		t.Fatalf("Policy(%d big services) = %v, want *PolicyTooLargeError", len(many), err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"characters; STS allows 2048", "fewer services", "split them across grants", "largest first: datazone"} {
+	for _, want := range []string{
+		"the session policy for cleanrooms, datazone, ec2, glue, lightsail, logs at read_only is ",
+		" characters; STS allows 2048: split it into grants that fit, e.g. [",
+		`["datazone"] and then `,
+	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}
 	}
+	if tooLarge.Services[0] != "datazone" {
+		t.Errorf("Services = %v, want the largest, datazone, first", tooLarge.Services)
+	}
+	checkSplit(t, many, tooLarge)
 	// The same services at full level fit easily.
 	for i := range many {
 		many[i].Level = Full
 	}
 	if _, err := Policy(many, DialectAWS); err != nil {
 		t.Errorf("full level for the same services: %v", err)
+	}
+}
+
+// checkSplit holds a refusal's split to what it promises: the groups and
+// the oversize services are the request, each once; every group's policy
+// fits; and an oversize service is over the limit alone but fits at each
+// level it is told to ask for.
+func checkSplit(t *testing.T, access []Access, e *PolicyTooLargeError) {
+	t.Helper()
+	var got []Access
+	for _, g := range e.Groups {
+		got = append(got, g...)
+		p, err := Policy(g, DialectAWS)
+		if err != nil || len(p) > MaxPolicySize {
+			t.Errorf("suggested group %v does not fit: %v", g, err)
+		}
+		if !strings.Contains(e.Error(), e.groupText(g)) {
+			t.Errorf("message %q does not name group %s", e.Error(), e.groupText(g))
+		}
+	}
+	for _, o := range e.Oversize {
+		got = append(got, o.Access)
+		if _, err := Policy([]Access{o.Access}, DialectAWS); err == nil {
+			t.Errorf("%v is called oversize but fits alone", o.Access)
+		}
+		if !slices.Contains(o.Fits, Full) {
+			t.Errorf("%v: Fits = %v lacks full", o.Access, o.Fits)
+		}
+		for _, l := range o.Fits {
+			if _, err := Policy([]Access{{o.Access.Service, l}}, DialectAWS); err != nil {
+				t.Errorf("%s at suggested %s: %v", o.Access.Service, l, err)
+			}
+		}
+	}
+	key := func(a, b Access) int {
+		return strings.Compare(a.Service+":"+string(a.Level), b.Service+":"+string(b.Level))
+	}
+	want := slices.Clone(access)
+	slices.SortFunc(want, key)
+	slices.SortFunc(got, key)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("split covers (-request +split):\n%s", diff)
+	}
+}
+
+// TestPolicyTooLargeOversizeService: a service over the limit on its own is
+// named with the levels that fit it, and the others still get a split.
+func TestPolicyTooLargeOversizeService(t *testing.T) {
+	var oversize []string
+	for _, svc := range catalog.All() {
+		if _, err := Policy([]Access{{svc.Prefix, ReadOnly}}, DialectAWS); err != nil {
+			oversize = append(oversize, svc.Prefix)
+		}
+	}
+	if len(oversize) == 0 {
+		t.Skip("every catalog service's read_only policy fits alone")
+	}
+	for _, name := range oversize {
+		_, err := Policy([]Access{{name, ReadOnly}}, DialectAWS)
+		var e *PolicyTooLargeError
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := fmt.Sprintf("the read_only session policy for %s alone is %d characters; STS allows 2048: ask for level %s for it", name, e.Size, levelChoice(e.Oversize[0].Fits))
+		if err.Error() != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, err, want)
+		}
+		checkSplit(t, []Access{{name, ReadOnly}}, e)
+	}
+	access := []Access{{oversize[0], ReadOnly}, {"glue", ReadOnly}, {"datazone", ReadOnly}, {"s3", Full}}
+	_, err := Policy(access, DialectAWS)
+	var e *PolicyTooLargeError
+	if !errors.As(err, &e) {
+		t.Fatalf("%v: %v", access, err)
+	}
+	for _, want := range []string{oversize[0] + " alone is", "grant the others as [", `"s3:full"`, `"glue:read_only"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+	checkSplit(t, access, e)
+}
+
+// TestPolicyTooLargeSplitRandom packs many random requests: every refusal's
+// split must fit and cover the request.
+func TestPolicyTooLargeSplitRandom(t *testing.T) {
+	all := catalog.All()
+	refused := 0
+	for seed := range 300 {
+		n := 2 + seed%12
+		var access []Access
+		seen := map[string]bool{}
+		for i := range n {
+			svc := all[(seed*7919+i*104729)%len(all)]
+			if seen[svc.Prefix] {
+				continue
+			}
+			seen[svc.Prefix] = true
+			level := ReadOnly
+			if (seed+i)%5 == 0 && svc.HasViewOnly() {
+				level = ViewOnly
+			}
+			access = append(access, Access{svc.Prefix, level})
+		}
+		_, err := Policy(access, DialectAWS)
+		var e *PolicyTooLargeError
+		if errors.As(err, &e) {
+			refused++
+			checkSplit(t, access, e)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused < 30 {
+		t.Errorf("only %d of 300 requests were refused; the test proves little", refused)
 	}
 }
 

@@ -62,6 +62,14 @@ func TestGrantThroughSDK(t *testing.T) {
 			if got := form.Get("Policy"); got != `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:DescribeJob","s3:Get*","s3:List*"],"Resource":"*"}]}` {
 				t.Errorf("Policy %s", got)
 			}
+			// The policy's size and STS's PackedPolicySize (the stand-in
+			// reports the policy's share of 2,048 characters) reach the
+			// grant result.
+			policy := form.Get("Policy")
+			out := m.Output(s)
+			if out.PolicyChars != len(policy) || out.PackedPolicySize == nil || int(*out.PackedPolicySize) != len(policy)*100/2048 {
+				t.Errorf("Output policy_chars %d, packed_policy_size %v; want %d and %d", out.PolicyChars, out.PackedPolicySize, len(policy), len(policy)*100/2048)
+			}
 			c, err := m.Keys.Get(s.ID)
 			if err != nil || c.SecretAccessKey != issued.SecretAccessKey || !c.Expires.Equal(issued.Expires) {
 				t.Errorf("keychain holds %+v, %v; want the issued credentials", c.Expires, err)

@@ -106,7 +106,7 @@ func grantAction(c *cli.Context) error {
 
 // printGrant describes grant s, made for ttl, in lines that each start with
 // prefix: what it allows until when, the resources it is narrowed to if any,
-// and how to use it.
+// how much of STS's limits its session policy takes, and how to use it.
 func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Session, ttl time.Duration) {
 	out := m.Output(s)
 	parts := make([]string, len(s.Access))
@@ -116,6 +116,13 @@ func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Sess
 	fmt.Fprintf(w, "%s%s %s: %s until %s (%s)\n", prefix, verb, out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
 	if len(out.Resources) > 0 {
 		fmt.Fprintf(w, "%sresources: %s\n", prefix, strings.Join(out.Resources, " "))
+	}
+	if out.PolicyChars > 0 {
+		packed := ""
+		if out.PackedPolicySize != nil {
+			packed = fmt.Sprintf(", packed %d%% of STS's limit", *out.PackedPolicySize)
+		}
+		fmt.Fprintf(w, "%spolicy: %d of %d characters%s\n", prefix, out.PolicyChars, grant.MaxPolicySize, packed)
 	}
 	fmt.Fprintf(w, "%suse: %s\n", prefix, out.Usage)
 }

@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -view ../../../shared/aws-policies/ViewOnlyAccess.json -out catalog_gen.go
+//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -view ../../../shared/aws-policies/ViewOnlyAccess.json -out catalog_gen.go -known ../testdata/known_actions.txt
 
 // Service is one AWS service in the catalog, keyed by its IAM action prefix.
 // Its slices are shared with the catalog and must not be modified.
@@ -36,6 +36,14 @@ type Service struct {
 	// for this prefix, sorted, deduplicated and spelled exactly as AWS
 	// writes them (e.g. "s3:Get*"). Every pattern starts with Prefix + ":".
 	ReadOnly []string
+	// ReadOnlyFit is ReadOnly minimised for STS's 2,048-character session
+	// policies, or nil when that saves nothing; use [Service.ReadOnlyFitted].
+	// It allows exactly the actions ReadOnly does among those the data
+	// files name (see internal/gen/fit.go for why that is every action it
+	// can match): patterns another one matches are dropped, and a run of
+	// patterns becomes one wider wildcard only inside a wildcard of either
+	// policy whose every action it then matches is allowed.
+	ReadOnlyFit []string
 	// ReadOnlyConditional holds the ReadOnlyAccess statements for this prefix
 	// that carry a Condition. They are kept apart from ReadOnly because
 	// granting their actions without the condition would allow more than
@@ -49,6 +57,9 @@ type Service struct {
 	// ViewOnlyAccess only. ViewOnlyAccess statements scoped to resources
 	// other than "*" are left out (see catalog_gen.go).
 	ViewOnly []string
+	// ViewOnlyFit is ViewOnly minimised as ReadOnlyFit is ReadOnly, or nil;
+	// use [Service.ViewOnlyFitted].
+	ViewOnlyFit []string
 	// ViewOnlyConditional holds ViewOnlyAccess's statements for this prefix
 	// that carry a Condition, kept apart for the reason given at
 	// ReadOnlyConditional.
@@ -59,6 +70,24 @@ type Service struct {
 // ViewOnlyAccess grants anything for its prefix.
 func (s Service) HasViewOnly() bool {
 	return len(s.ViewOnly) > 0 || len(s.ViewOnlyConditional) > 0
+}
+
+// ReadOnlyFitted returns ReadOnlyFit, or ReadOnly when fitting left it as
+// it was.
+func (s Service) ReadOnlyFitted() []string {
+	if s.ReadOnlyFit != nil {
+		return s.ReadOnlyFit
+	}
+	return s.ReadOnly
+}
+
+// ViewOnlyFitted returns ViewOnlyFit, or ViewOnly when fitting left it as it
+// was.
+func (s Service) ViewOnlyFitted() []string {
+	if s.ViewOnlyFit != nil {
+		return s.ViewOnlyFit
+	}
+	return s.ViewOnly
 }
 
 // Conditional is a ReadOnlyAccess statement whose actions are allowed only

@@ -261,7 +261,7 @@ func TestViewOnlyNoDataReads(t *testing.T) {
 				t.Fatalf("Lookup(%q) = %v, HasViewOnly %v; want HasViewOnly %v", tt.prefix, ok, s.HasViewOnly(), tt.hasViewOnly)
 			}
 			for _, action := range tt.mustNot {
-				for _, p := range s.ViewOnly {
+				for _, p := range slices.Concat(s.ViewOnly, s.ViewOnlyFit) {
 					if matches(p, action) {
 						t.Errorf("ViewOnly pattern %q allows %s", p, action)
 					}
@@ -292,9 +292,17 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Skipf("go tool not in PATH; cannot run the generator: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "catalog_gen.go")
-	cmd := exec.Command(goTool, "run", "./internal/gen", "-in", dataPath, "-view", viewDataPath, "-out", out)
+	known := filepath.Join(t.TempDir(), "known_actions.txt")
+	cmd := exec.Command(goTool, "run", "./internal/gen", "-in", dataPath, "-view", viewDataPath, "-out", out, "-known", known)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("running generator: %v\n%s", err, msg)
+	}
+	gotKnown, err := os.ReadFile(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if committed, err := os.ReadFile("../testdata/known_actions.txt"); err != nil || !bytes.Equal(gotKnown, committed) {
+		t.Errorf("grant/testdata/known_actions.txt is stale (%v): run go generate ./grant/catalog/ and commit the result", err)
 	}
 	got, err := os.ReadFile(out)
 	if err != nil {
@@ -416,6 +424,33 @@ func TestAllInvariants(t *testing.T) {
 					t.Errorf("pattern %q does not belong to prefix %q", a, s.Prefix)
 				}
 			}
+			// A fitted list is there only when it is shorter, and keeps
+			// every plain action of the list it fits (the grant package's
+			// TestFittedPolicyAllowsTheSame proves the rest).
+			for _, l := range []struct {
+				name      string
+				from, fit []string
+			}{{"ReadOnly", s.ReadOnly, s.ReadOnlyFit}, {"ViewOnly", s.ViewOnly, s.ViewOnlyFit}} {
+				if l.fit == nil {
+					continue
+				}
+				if !slices.IsSorted(l.fit) || len(slices.Compact(slices.Clone(l.fit))) != len(l.fit) {
+					t.Errorf("%sFit is not sorted and deduplicated: %q", l.name, l.fit)
+				}
+				if size(l.fit) >= size(l.from) {
+					t.Errorf("%sFit %q is no shorter than %q", l.name, l.fit, l.from)
+				}
+				for _, a := range l.from {
+					if !strings.ContainsAny(a, "*?") && !slices.ContainsFunc(l.fit, func(p string) bool { return matches(p, a) }) {
+						t.Errorf("%sFit %q lost %s", l.name, l.fit, a)
+					}
+				}
+				for _, a := range l.fit {
+					if !strings.HasPrefix(a, s.Prefix+":") {
+						t.Errorf("fitted pattern %q does not belong to prefix %q", a, s.Prefix)
+					}
+				}
+			}
 			for _, c := range s.ReadOnlyConditional {
 				if !json.Valid([]byte(c.Condition)) {
 					t.Errorf("Condition %q is not valid JSON", c.Condition)
@@ -428,6 +463,15 @@ func TestAllInvariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// size is what patterns cost in a compact JSON list.
+func size(patterns []string) int {
+	n := 0
+	for _, p := range patterns {
+		n += len(p) + 3
+	}
+	return n
 }
 
 func ExampleLookup() {
