@@ -155,7 +155,7 @@ func (m *Manager) Ask(r Request) (*Pending, error) {
 	}
 	r.Approver = ""
 	if err := m.Record(approvalEvent(audit.Requested, r, "")); err != nil {
-		return nil, auditError(err)
+		return nil, m.auditError(err)
 	}
 	arns, policy, err := m.check(r)
 	if err != nil {
@@ -198,7 +198,7 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 		detail = fmt.Sprintf("ttl shortened from %s to %s", ShortDuration(asked), ShortDuration(ttl))
 	}
 	if err := p.m.Record(approvalEvent(audit.Approved, r, detail)); err != nil {
-		return auditError(err)
+		return p.m.auditError(err)
 	}
 	p.Request, p.approved = r, true
 	return nil
@@ -260,7 +260,8 @@ func (m *Manager) recordQuietly(e audit.Event) {
 	}
 }
 
-// auditError refuses a grant whose audit entry could not be written.
-func auditError(err error) error {
-	return fmt.Errorf("the audit log could not be written, so no grant was made: %w; check that the state directory is writable", err)
+// auditError refuses a grant whose request or approval the audit log could
+// not record.
+func (m *Manager) auditError(err error) error {
+	return fmt.Errorf("the audit log could not record the request, so no grant was made: %w; check %s (timebound-iam audit --verify)", err, m.auditPath())
 }

@@ -140,10 +140,10 @@ func TestAuditWriteFailureRefusesGrant(t *testing.T) {
 		want  string
 		calls int
 	}{
-		{"audit.log is a directory", breakAuditLog, "the audit log could not be written, so no grant was made", 0},
+		{"audit.log is a directory", breakAuditLog, "the audit log could not record the request, so no grant was made", 0},
 		{"append fails (read-only file system)", func(h *harness) {
 			h.m.Audit = failingAuditor{}
-		}, "the audit log could not be written, so no grant was made", 0},
+		}, "the audit log could not record the request, so no grant was made", 0},
 		{"only the granted entry fails", func(h *harness) {
 			h.m.Audit = failingAuditor{only: audit.Granted, next: h.m.Audit}
 		}, "the audit log could not record the grant, so it was not made", 1},

@@ -384,7 +384,7 @@ func TestMCPApprovalAuditFailure(t *testing.T) {
 			h, log, e := approvalHarness(t, plainAccept)
 			log.fail = map[string]error{kind: errors.New("disk full")}
 			msg := h.toolErr("grant_access", s3Full("1h"))
-			if !strings.Contains(msg, "the audit log could not be written, so no grant was made: disk full") {
+			if !strings.Contains(msg, "the audit log could not record the request, so no grant was made: disk full") {
 				t.Errorf("error %q, want the audit failure", msg)
 			}
 			if n := len(h.sts.calls()); n != 0 {

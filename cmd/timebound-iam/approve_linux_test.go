@@ -16,6 +16,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // openPTY opens a pseudo-terminal pair: what is written to master is read
@@ -96,7 +97,7 @@ func TestApproveOnTerminalRecords(t *testing.T) {
 				cfg.ApprovalTimeout = tt.timeout
 			}
 			log := &memAudit{}
-			m := &grant.Manager{Config: cfg, Now: time.Now, Audit: log}
+			m := &grant.Manager{Config: cfg, Now: time.Now, Audit: log, Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: cfg.Home}}
 			p, err := m.Ask(grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, Client: "cli"})
 			if err != nil {
 				t.Fatal(err)

@@ -42,7 +42,7 @@ func TestAuditReadOnlyLogAsUser(t *testing.T) {
 	if err == nil {
 		t.Fatalf("grant with a read-only audit log succeeded:\n%s", stdout)
 	}
-	want := "timebound-iam: error: the audit log could not record the grant, so it was not made: opening the audit log: open " + log + ": permission denied"
+	want := "timebound-iam: error: the audit log could not record the request, so no grant was made: opening the audit log: open " + log + ": permission denied"
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
@@ -52,11 +52,12 @@ func TestAuditReadOnlyLogAsUser(t *testing.T) {
 	if after := snapshot(t, state); after != before {
 		t.Errorf("state changed by a refused grant:\nbefore %s\nafter  %s", before, after)
 	}
-	// Its refusal could not be recorded either, so the log is as it was.
+	// Neither its request nor its refusal could be recorded, so the log is as
+	// the first grant left it: its request and its grant.
 	if err := os.Chmod(log, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, err := r.run(alice, state, "audit", "--verify"); err != nil || !strings.Contains(stderr, "intact: 1 entry") {
+	if _, stderr, err := r.run(alice, state, "audit", "--verify"); err != nil || !strings.Contains(stderr, "intact: 2 entries") {
 		t.Errorf("audit --verify: %v\n%s", err, stderr)
 	}
 }

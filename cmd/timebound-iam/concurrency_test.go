@@ -296,7 +296,7 @@ func TestConcurrentGrants(t *testing.T) {
 	for _, e := range entries {
 		count[e.Event.Event]++
 	}
-	want := map[string]int{audit.Granted: len(all) + len(expired), audit.Revoked: len(revoked), audit.Pruned: len(expired)}
+	want := map[string]int{audit.Requested: len(all) + len(expired), audit.Granted: len(all) + len(expired), audit.Revoked: len(revoked), audit.Pruned: len(expired)}
 	if diff := cmp.Diff(want, count); diff != "" {
 		t.Errorf("audit events by kind (-want +got):\n%s", diff)
 	}
