@@ -119,6 +119,9 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		return Config{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if len(data) > 0 {
+		if err := checkSyntax(path, data); err != nil {
+			return Config{}, err
+		}
 		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
 		if err != nil {
 			return Config{}, fmt.Errorf("%s is not valid INI: %w", path, err)

@@ -21,7 +21,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -57,6 +59,23 @@ var Backends = []string{KeyCtl, SecretService, MacOSKeychain, WinCred, Pass, Fil
 // was revoked, or was pruned after expiry.
 var ErrNotFound = errors.New("no keychain item")
 
+// ErrUnavailable reports that the backend asked for cannot be used on this
+// machine: the Secret Service without a D-Bus session bus, the macOS keychain
+// off macOS, pass without its binary.
+var ErrUnavailable = errors.New("keychain backend not available")
+
+// ErrLocked reports that the file backend's items cannot be opened with the
+// passphrase given: it is not the one they were stored with.
+var ErrLocked = errors.New("keychain locked")
+
+// ErrFull reports that the backend refused a new item for lack of room: the
+// kernel's per-user key quota for keyctl.
+var ErrFull = errors.New("keychain full")
+
+// PassphraseEnv is the environment variable that holds the file backend's
+// passphrase, for every process that reads or writes its items.
+const PassphraseEnv = "TIMEBOUND_IAM_FILE_PASSPHRASE"
+
 // Options chooses and configures a backend.
 type Options struct {
 	// Backend is one of [Backends], or [Auto] for the OS default.
@@ -72,6 +91,8 @@ type Options struct {
 type Store struct {
 	ring    keyring.Keyring
 	backend string
+	// dir is the file backend's directory, for its error messages.
+	dir string
 }
 
 // Open opens the backend named in opts. An unknown or unavailable backend is
@@ -93,7 +114,7 @@ func Open(opts Options) (*Store, error) {
 	switch name {
 	case File:
 		if opts.Passphrase == "" {
-			return nil, errors.New("the file keyring needs a passphrase: set TIMEBOUND_IAM_FILE_PASSPHRASE")
+			return nil, fmt.Errorf("the file keyring needs a passphrase and %s is empty: set it in the environment of every process that runs timebound-iam (the agent's MCP server and its AWS CLI)", PassphraseEnv)
 		}
 		if opts.Dir == "" {
 			return nil, errors.New("the file keyring needs a state directory")
@@ -114,10 +135,53 @@ func Open(opts Options) (*Store, error) {
 	// Opening keyctl may create this tool's keyring, by the same steps as Put.
 	defer pinThread(name)()
 	ring, err := keyring.Open(cfg)
+	if errors.Is(err, keyring.ErrNoAvailImpl) {
+		return nil, fmt.Errorf("%w: keyring_backend %q cannot be used here (%s); backends available here: %s",
+			ErrUnavailable, name, whyUnavailable(name), strings.Join(Available(), ", "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
 	}
-	return &Store{ring: ring, backend: name}, nil
+	return &Store{ring: ring, backend: name, dir: cfg.FileDir}, nil
+}
+
+// Available lists the backends of [Backends] that can be opened on this
+// machine. The file backend always can, given a passphrase.
+func Available() []string {
+	have := keyring.AvailableBackends()
+	var out []string
+	for _, b := range Backends {
+		// keyring registers pass whether or not its command is installed.
+		if b == Pass {
+			if _, err := exec.LookPath("pass"); err != nil {
+				continue
+			}
+		}
+		if slices.Contains(have, backendType(b)) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// whyUnavailable says, as far as can be known, why backend name is missing.
+func whyUnavailable(name string) string {
+	switch name {
+	case SecretService:
+		if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || addr == "disabled:" {
+			return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and no /run/user/<uid>/bus exists, as on a headless machine"
+		}
+		return "the D-Bus session bus at DBUS_SESSION_BUS_ADDRESS did not answer, or has no Secret Service"
+	case MacOSKeychain:
+		return "it exists only on macOS"
+	case WinCred:
+		return "it exists only on Windows"
+	case Pass:
+		return "the pass command is not installed"
+	case KeyCtl:
+		return "it exists only on Linux"
+	}
+	return "not built into this binary"
 }
 
 // New wraps an already opened keyring, such as keyring.NewArrayKeyring in
@@ -201,6 +265,12 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 	if err != nil {
 		return err
 	}
+	// The file backend encrypts each item on its own and never checks a new
+	// passphrase against the items already there: a wrong one would store
+	// an item no other process can read.
+	if err := s.Check(); err != nil {
+		return err
+	}
 	defer pinThread(s.backend)()
 	err = s.ring.Set(keyring.Item{
 		Key:                         key(id),
@@ -209,10 +279,49 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 		Description:                 "temporary AWS credentials",
 		KeychainNotTrustApplication: false,
 	})
+	if isQuota(err) {
+		return fmt.Errorf("%w: storing %s in the %s keyring: the kernel key quota for your user is used up (%v); revoke grants you no longer need (timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root",
+			ErrFull, key(id), s.backend, err)
+	}
 	if err != nil {
 		return fmt.Errorf("storing %s in the %s keyring: %w", key(id), s.backend, err)
 	}
 	return nil
+}
+
+// Check reports whether the store can be written without harm. For the file
+// backend it opens one existing item: an error wrapping [ErrLocked] means the
+// passphrase is not the one the items were stored with. The other backends
+// are unlocked by the OS and always pass.
+func (s *Store) Check() error {
+	if s.backend != File {
+		return nil
+	}
+	keys, err := s.ring.Keys()
+	if err != nil {
+		return fmt.Errorf("listing the file keyring %q: %w", s.dir, err)
+	}
+	for _, k := range keys {
+		_, err := s.ring.Get(k)
+		if errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) {
+			continue // revoked or pruned meanwhile
+		}
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return fmt.Errorf("reading %s from the file keyring: %w", k, err)
+		}
+		if err != nil {
+			return s.locked(k, err)
+		}
+		return nil
+	}
+	return nil
+}
+
+// locked explains a file backend item that will not decrypt.
+func (s *Store) locked(k string, err error) error {
+	return fmt.Errorf("%w: the file keyring %q cannot decrypt %s with this passphrase (%v): set %s to the passphrase the grants were stored with, or revoke them and start over",
+		ErrLocked, s.dir, k, err, PassphraseEnv)
 }
 
 // Get returns the credentials of grant id, or an error wrapping [ErrNotFound].
@@ -221,6 +330,10 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 	it, err := s.ring.Get(key(id))
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
+	}
+	var pathErr *fs.PathError
+	if err != nil && s.backend == File && !errors.As(err, &pathErr) {
+		return aws.Credentials{}, s.locked(key(id), err)
 	}
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("reading %s from the %s keyring: %w", key(id), s.backend, err)
