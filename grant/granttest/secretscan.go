@@ -76,11 +76,17 @@ type scanDir struct {
 func NewSecretScan() *SecretScan { return &SecretScan{} }
 
 // ScanSecrets returns a scan that, when t ends, reports every finding as an
-// error of t. Cleanups run last in, first out: call it before starting the
-// servers and processes whose shutdown completes their logs, and it scans
-// after they have stopped.
+// error of t.
+//
+// Cleanups run last in, first out, so the scan runs after every cleanup
+// registered after this call (servers and processes stopped, their logs
+// complete) and before those registered earlier. It anchors t.TempDir
+// first, so that every temporary directory of t is still there to scan; a
+// directory removed by a cleanup of its own must have that cleanup
+// registered before this call.
 func ScanSecrets(t testing.TB) *SecretScan {
 	t.Helper()
+	t.TempDir()
 	s := NewSecretScan()
 	t.Cleanup(func() { s.Check(t) })
 	return s
