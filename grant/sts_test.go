@@ -2,6 +2,7 @@ package grant_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,10 +87,13 @@ func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string)
 		t.Fatal(err)
 	}
 	ring := keyring.NewArrayKeyring(nil)
+	scan := granttest.ScanSecrets(t)
+	scan.From(stand.Secrets)
 	return &grant.Manager{
 		Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},
 		Exe:      "/usr/local/bin/timebound-iam", Now: time.Now,
+		Log: slog.New(scan.Handler("the log", nil)),
 	}, ring
 }
 

@@ -30,7 +30,7 @@ type failRig struct {
 
 func newFailRig(t *testing.T, backend string) *failRig {
 	t.Helper()
-	scan := granttest.ScanSecrets(t)
+	scan := granttest.ScanSecrets(t) // and every file under t.TempDir but the keyring
 	work := t.TempDir()
 	bin := goBuild(t, filepath.Join(t.TempDir(), "timebound-iam"), ".")
 	sts, err := granttest.Start()
@@ -40,7 +40,6 @@ func newFailRig(t *testing.T, backend string) *failRig {
 	t.Cleanup(func() { sts.Close() })
 	scan.From(sts.Secrets)
 	state := filepath.Join(work, "state")
-	scan.Dir(work, filepath.Join(state, "keyring"))
 	return &failRig{bin: bin, work: work, state: state, sts: sts, scan: scan, env: []string{
 		"HOME=" + work,
 		"TMPDIR=" + work,

@@ -59,6 +59,7 @@ type SecretScan struct {
 	sources []func() []Secret
 	outputs []scanned
 	dirs    []scanDir
+	skip    []string
 	files   []string
 }
 
@@ -72,6 +73,11 @@ type scanDir struct {
 	skip []string
 }
 
+// KeyringDirName is the name of the file backend's directory inside a state
+// directory. The scan never reads a directory of that name: the keychain is
+// where the secrets belong, encrypted.
+const KeyringDirName = "keyring"
+
 // NewSecretScan returns an empty scan.
 func NewSecretScan() *SecretScan { return &SecretScan{} }
 
@@ -84,12 +90,23 @@ func NewSecretScan() *SecretScan { return &SecretScan{} }
 // first, so that every temporary directory of t is still there to scan; a
 // directory removed by a cleanup of its own must have that cleanup
 // registered before this call.
+//
+// It scans every file under t's temporary directories (the parent of all
+// t.TempDir results) with no more said; add others with [SecretScan.Dir].
 func ScanSecrets(t testing.TB) *SecretScan {
 	t.Helper()
-	t.TempDir()
 	s := NewSecretScan()
+	s.Dir(filepath.Dir(t.TempDir()))
 	t.Cleanup(func() { s.Check(t) })
 	return s
+}
+
+// Skip leaves the directories paths out of every directory scan: those of
+// the server side, such as MinIO's data, which issued the secrets.
+func (s *SecretScan) Skip(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skip = append(s.skip, paths...)
 }
 
 // Add registers secrets to look for.
@@ -189,9 +206,8 @@ func (h *scanHandler) WithGroup(name string) slog.Handler {
 }
 
 // Dir adds every file under root to the scan, read when it runs, except
-// under the directories skip: the file keyring's (state/keyring), and any
-// that belongs to the server side, such as MinIO's data, which issued the
-// secrets.
+// under directories named [KeyringDirName] and under the directories skip
+// (see [SecretScan.Skip]).
 func (s *SecretScan) Dir(root string, skip ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,6 +234,7 @@ func (s *SecretScan) Findings() ([]string, error) {
 		check(o.where, o.data)
 	}
 	s.files = s.files[:0]
+	read := map[string]bool{}
 	for _, d := range s.dirs {
 		err := filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
 			if err != nil {
@@ -228,14 +245,15 @@ func (s *SecretScan) Findings() ([]string, error) {
 				return err
 			}
 			if e.IsDir() {
-				if slices.Contains(d.skip, path) {
+				if e.Name() == KeyringDirName || slices.Contains(d.skip, path) || slices.Contains(s.skip, path) {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if !e.Type().IsRegular() {
+			if !e.Type().IsRegular() || read[path] {
 				return nil
 			}
+			read[path] = true
 			data, err := os.ReadFile(path)
 			if os.IsNotExist(err) {
 				return nil

@@ -39,9 +39,10 @@ func (r *recorder) end() {
 // TestSecretScanFindsPlanted plants a secret in each channel the scan
 // watches (captured stderr, an MCP result, a log line through the handler
 // and through a log writer, a file in the state directory, one in a
-// temporary directory) and in the places it must not look (the file
-// keyring, credential-process's stdout, which is never captured): the test
-// the scan watches fails with exactly the planted findings.
+// temporary directory, both under the test's t.TempDir) and in the places it
+// must not look (the file keyring, a directory it is told to skip): the
+// test the scan watches fails with exactly the planted findings, at its
+// end.
 func TestSecretScanFindsPlanted(t *testing.T) {
 	const planted = "planted/FAKE+secret0123456789abcdefEXAMPLE"
 	root := t.TempDir()
@@ -66,8 +67,7 @@ func TestSecretScanFindsPlanted(t *testing.T) {
 	scan := ScanSecrets(rec)
 	scan.Add(CredentialSecrets("tb-x", planted, "")...)
 	scan.Add(Secret{"an unused token", "never-written-anywhere-0123456789"})
-	scan.Dir(state, filepath.Join(state, "keyring"))
-	scan.Dir(tmp)
+	scan.Skip(filepath.Join(root, "minio"))
 	scan.Dir(filepath.Join(root, "not-there"))
 
 	fmt.Fprintf(scan.Writer("stderr of timebound-iam grant", nil), "timebound-iam: error: %s\n", planted)
@@ -81,6 +81,9 @@ func TestSecretScanFindsPlanted(t *testing.T) {
 		t.Errorf("the log writer did not pass the line on: %q", logged.String())
 	}
 
+	if len(rec.errs) != 0 {
+		t.Errorf("the watched test failed before its end: %q", rec.errs)
+	}
 	rec.end()
 	want := []string{
 		"secret scan: the SecretAccessKey of tb-x appears in stderr of timebound-iam grant",
