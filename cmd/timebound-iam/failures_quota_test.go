@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
 // TestFailureKeyctlQuota: a non-root user's kernel key quota
@@ -21,9 +19,7 @@ import (
 func TestFailureKeyctlQuota(t *testing.T) {
 	alice := throwawayUser(t, "q")
 	r := newUserRig(t)
-	scan := granttest.ScanSecrets(t)
-	scan.From(r.sts.Secrets)
-	scan.Dir(r.work)
+	scan := r.scan
 	state := filepath.Join(r.work, "alice-state")
 	if err := os.Mkdir(state, 0o700); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,17 @@ func (s *STS) Secrets() []Secret {
 	return out
 }
 
+// KeyIDs returns the full access key id of every set of credentials the
+// stand-in has handed out, for [SecretScan.From] where only the masked form
+// (****WXYZ) may appear: MCP results, logs, the profiles file.
+func (s *STS) KeyIDs() []Secret {
+	var out []Secret
+	for i, is := range s.Issued() {
+		out = append(out, Secret{fmt.Sprintf("the AccessKeyId of STS answer %d (%s)", i+1, is.Form.Get("RoleSessionName")), is.AccessKeyID})
+	}
+	return out
+}
+
 // SecretScan is one test's search for leaked secrets. It knows the secrets
 // the test generated (registered with [SecretScan.Add], or read from a
 // source such as the STS stand-in with [SecretScan.From]) and the places a
