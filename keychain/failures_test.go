@@ -88,3 +88,34 @@ func getErr(s *keychain.Store, id string) error {
 	_, err := s.Get(id)
 	return err
 }
+
+// TestFileCheckSkipsDamagedItems: an item another process is writing right
+// now (the backend writes in place), or a damaged one, is no verdict on the
+// passphrase: Check goes on to the next item.
+func TestFileCheckSkipsDamagedItems(t *testing.T) {
+	dir := t.TempDir()
+	right, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: dir, Passphrase: "right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := right.Put("k3f9ab2c", creds); err != nil {
+		t.Fatal(err)
+	}
+	// Sorts before the good item, so Check reads it first.
+	if err := os.WriteFile(filepath.Join(dir, "keyring", "tb-aaaa2345"), []byte("eyJhbGciOi"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := right.Check(); err != nil {
+		t.Errorf("Check with the right passphrase and a damaged item: %v", err)
+	}
+	wrong, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: dir, Passphrase: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wrong.Check(); !errors.Is(err, keychain.ErrLocked) || !strings.Contains(err.Error(), "tb-k3f9ab2c") {
+		t.Errorf("Check with a wrong passphrase: %v, want ErrLocked naming tb-k3f9ab2c", err)
+	}
+	if _, err := right.Get("aaaa2345"); err == nil || errors.Is(err, keychain.ErrLocked) {
+		t.Errorf("Get of the damaged item: %v, want an error that does not blame the passphrase", err)
+	}
+}

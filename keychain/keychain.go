@@ -15,13 +15,22 @@
 // user scope), which lives in memory and is gone at reboot. The encrypted file
 // backend is used only when asked for by name, because its passphrase must be
 // in the environment of every process that reads it.
+//
+// # Failures
+//
+// Each failure says which backend, what went wrong and what to do, and wraps
+// a sentinel callers can test with errors.Is: [ErrUnavailable] for a backend
+// this machine lacks (listing those it has, see [Available]), [ErrLocked]
+// for a file keyring whose items the passphrase cannot decrypt, [ErrFull]
+// for a kernel key quota that is used up, [ErrNotFound] for a missing item.
+// [Store.Put] refuses to add an item under a passphrase that cannot read the
+// items already there, so the file keyring never mixes two passphrases.
 package keychain
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,7 +289,7 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 		KeychainNotTrustApplication: false,
 	})
 	if isQuota(err) {
-		return fmt.Errorf("%w: storing %s in the %s keyring: the kernel key quota for your user is used up (%v); revoke grants you no longer need (timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root",
+		return fmt.Errorf("%w: storing %s in the %s keyring: the kernel key quota for your user is used up (%v); revoke grants you no longer need (revoke_access, or timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root",
 			ErrFull, key(id), s.backend, err)
 	}
 	if err != nil {
@@ -301,21 +310,28 @@ func (s *Store) Check() error {
 	if err != nil {
 		return fmt.Errorf("listing the file keyring %q: %w", s.dir, err)
 	}
+	// Only a key that fails its integrity check says the passphrase is
+	// wrong. Another process may be writing an item right now (the backend
+	// writes in place), and a half-written or damaged item is no verdict:
+	// the next one is tried.
 	for _, k := range keys {
 		_, err := s.ring.Get(k)
-		if errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) {
-			continue // revoked or pruned meanwhile
+		if err == nil {
+			return nil
 		}
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			return fmt.Errorf("reading %s from the file keyring: %w", k, err)
-		}
-		if err != nil {
+		if wrongPassphrase(err) {
 			return s.locked(k, err)
 		}
-		return nil
 	}
 	return nil
+}
+
+// wrongPassphrase reports the file backend's error for an item whose key,
+// derived from the passphrase with the item's own salt, does not unwrap:
+// the passphrase is not the one it was stored with. go-jose does not export
+// the error, so only its text is left.
+func wrongPassphrase(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "integrity check failed")
 }
 
 // locked explains a file backend item that will not decrypt.
@@ -331,8 +347,7 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
 	}
-	var pathErr *fs.PathError
-	if err != nil && s.backend == File && !errors.As(err, &pathErr) {
+	if err != nil && s.backend == File && wrongPassphrase(err) {
 		return aws.Credentials{}, s.locked(key(id), err)
 	}
 	if err != nil {

@@ -28,7 +28,7 @@ func TestPutQuota(t *testing.T) {
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("Put: %v, want ErrFull", err)
 	}
-	want := "keychain full: storing tb-k3f9ab2c in the keyctl keyring: the kernel key quota for your user is used up (adding key to session failed: disk quota exceeded); revoke grants you no longer need (timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root"
+	want := "keychain full: storing tb-k3f9ab2c in the keyctl keyring: the kernel key quota for your user is used up (adding key to session failed: disk quota exceeded); revoke grants you no longer need (revoke_access, or timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root"
 	if err.Error() != want {
 		t.Errorf("Put:\n%s\nwant\n%s", err, want)
 	}
