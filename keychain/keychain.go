@@ -44,7 +44,7 @@ import (
 
 	// Every program that links this package, test binaries included, must
 	// not start a dbus-daemon from keyring's init; see the guard's doc.
-	_ "github.com/timebound-iam/timebound-iam/keychain/dbusguard"
+	"github.com/timebound-iam/timebound-iam/keychain/dbusguard"
 )
 
 // ServiceName names this tool's items in every backend.
@@ -177,8 +177,8 @@ func Available() []string {
 func whyUnavailable(name string) string {
 	switch name {
 	case SecretService:
-		if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || addr == "disabled:" {
-			return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and no /run/user/<uid>/bus exists, as on a headless machine"
+		if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || addr == dbusguard.Disabled {
+			return fmt.Sprintf("no D-Bus session bus: none in DBUS_SESSION_BUS_ADDRESS and no /run/user/%d/bus, as on a headless machine", os.Getuid())
 		}
 		return "the D-Bus session bus at DBUS_SESSION_BUS_ADDRESS did not answer, or has no Secret Service"
 	case MacOSKeychain:

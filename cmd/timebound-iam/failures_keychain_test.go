@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -169,9 +171,11 @@ func TestFailureKeychainUnavailable(t *testing.T) {
 		t.Fatalf("grant succeeded without a Secret Service:\n%s", res.stdout)
 	}
 	config := filepath.Join(r.state, "config")
+	avail := strings.Join(keychain.Available(), ", ") // keyctl, file here; pass where installed
+	noBus := fmt.Sprintf("no D-Bus session bus: none in DBUS_SESSION_BUS_ADDRESS and no /run/user/%d/bus, as on a headless machine", os.Getuid())
 	wantLines(t, "grant's stderr", res.stderr,
-		`timebound-iam: error: keychain backend not available: keyring_backend "secret-service" cannot be used here (no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and no /run/user/<uid>/bus exists, as on a headless machine); backends available here: keyctl, file`,
-		"timebound-iam: hint: set keyring_backend in "+config+", or TIMEBOUND_IAM_KEYRING_BACKEND, to one of: keyctl, file")
+		`timebound-iam: error: keychain backend not available: keyring_backend "secret-service" cannot be used here (`+noBus+`); backends available here: `+avail,
+		"timebound-iam: hint: set keyring_backend in "+config+", or TIMEBOUND_IAM_KEYRING_BACKEND, to one of: "+avail)
 	if len(res.stdout) != 0 {
 		t.Errorf("stdout: %q", res.stdout)
 	}
@@ -184,7 +188,7 @@ func TestFailureKeychainUnavailable(t *testing.T) {
 
 	res = r.helper("k3f9ab2c")
 	wantLines(t, "credential-process's stderr", res.stderr,
-		`timebound-iam: grant tb-k3f9ab2c: cannot open the keychain: keychain backend not available: keyring_backend "secret-service" cannot be used here (no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is unset and no /run/user/<uid>/bus exists, as on a headless machine); backends available here: keyctl, file; call grant_access again (or run timebound-iam grant)`)
+		`timebound-iam: grant tb-k3f9ab2c: cannot open the keychain: keychain backend not available: keyring_backend "secret-service" cannot be used here (`+noBus+`); backends available here: `+avail+`; call grant_access again (or run timebound-iam grant)`)
 	if res.err == nil || len(res.stdout) != 0 {
 		t.Errorf("credential-process: %v, stdout %q; want exit 1 and no stdout", res.err, res.stdout)
 	}
