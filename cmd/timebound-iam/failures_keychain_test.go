@@ -152,6 +152,17 @@ func wantNothingHalfWritten(t *testing.T, state string, ids ...string) {
 	}
 }
 
+// privateTempDir is a t.TempDir with the mode of a state directory, 0700:
+// t.TempDir's own are 0755, and every command would warn about fixing it.
+func privateTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func wantLines(t *testing.T, what string, got []byte, want ...string) {
 	t.Helper()
 	if w := strings.Join(want, "\n") + "\n"; string(got) != w {
