@@ -12,16 +12,23 @@ import (
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/timebound-iam/timebound-iam/credproc"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
 
 var now = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 
+// The secrets of the grant store keeps.
+const (
+	storedSecret = "s3cr3t/+="
+	storedToken  = "tok\"en\\"
+)
+
 func store(t *testing.T, id string, expires time.Time) func() (credproc.Getter, error) {
 	t.Helper()
 	s := keychain.New(keyring.NewArrayKeyring(nil), "array")
 	if id != "" {
-		err := s.Put(id, aws.Credentials{AccessKeyID: "ASIAEXAMPLE000000001", SecretAccessKey: "s3cr3t/+=", SessionToken: "tok\"en\\", Expires: expires})
+		err := s.Put(id, aws.Credentials{AccessKeyID: "ASIAEXAMPLE000000001", SecretAccessKey: storedSecret, SessionToken: storedToken, Expires: expires})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,12 +80,17 @@ func TestRunRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			scan := granttest.ScanSecrets(t)
+			scan.Add(granttest.CredentialSecrets("the stored grant", storedSecret, storedToken)...)
 			var out bytes.Buffer
 			err := credproc.Run(&out, tt.open, tt.req, now)
 			var r *credproc.Refusal
 			if !errors.As(err, &r) {
 				t.Fatalf("err = %v, want a *Refusal", err)
 			}
+			// The refusal is the helper's stderr; only its stdout may
+			// carry the credentials.
+			scan.Capture("the refusal on stderr", []byte(r.Error()))
 			if !strings.Contains(r.Error(), tt.want) {
 				t.Errorf("refusal %q lacks %q", r.Error(), tt.want)
 			}

@@ -86,8 +86,8 @@ func TestAuditManagerEvents(t *testing.T) {
 			t.Errorf("access key %q is not masked to its last 4 characters", e.AccessKey)
 		}
 	}
-	// checkNoSecret, at cleanup, also scans the audit log for every issued
-	// key id, secret key and session token.
+	// The harness's secret scan, at cleanup, also reads the audit log for
+	// every issued key id, secret key and session token.
 }
 
 // TestAuditRequestFields: a grant made straight on the Manager, as the CLI

@@ -133,6 +133,9 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		return Config{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if len(data) > 0 {
+		if err := checkSyntax(path, data); err != nil {
+			return Config{}, err
+		}
 		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
 		if err != nil {
 			return Config{}, fmt.Errorf("%s is not valid INI: %w", path, err)
@@ -325,14 +328,6 @@ func (c Config) ServicesText() string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// EnsureHome creates the state directory with mode 0700 and secures what is
-// already in it, warning on stderr about each fix; see [SecureHome].
-func EnsureHome(home string) error {
-	return SecureHome(home, func(path string, was, now fs.FileMode) {
-		fmt.Fprintf(os.Stderr, "timebound-iam: warning: %s had mode %04o, readable or writable by others; set it to %04o\n", path, was, now)
-	})
 }
 
 // SecureHome creates the state directory with mode 0700 and tightens it and

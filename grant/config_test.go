@@ -78,7 +78,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"sts_timeout too short", "sts_timeout = 100ms\n", "sts_timeout 100ms is out of range: use between 1s and 5m"},
 		{"sts_timeout too long", "sts_timeout = 1h\n", "sts_timeout 1h is out of range: use between 1s and 5m"},
 		{"bad dialect", "sts_dialect = ceph\n", `sts_dialect "ceph" is not "aws" or "minio"`},
-		{"bad syntax", "role_arn = \"unterminated\n[broken\n", "is not valid INI"},
+		{"bad syntax", "role_arn = \"unterminated\n[broken\n", `config:2: section header "[broken" has no closing ]`},
 		{"unknown service", "services = s3, nosuch\n", `services: "nosuch" is not an AWS service prefix in the catalog`},
 	}
 	for _, tt := range tests {
@@ -231,9 +231,9 @@ func TestSecureHomePermissions(t *testing.T) {
 	}
 }
 
-func TestEnsureHomeCreates(t *testing.T) {
+func TestSecureHomeCreates(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "a", "state")
-	if err := EnsureHome(home); err != nil {
+	if err := SecureHome(home, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(home)

@@ -164,9 +164,12 @@ type harness struct {
 	server      *mcp.Server
 	clientOpts  *mcp.ClientOptions
 	sessionOpts *mcp.ClientSessionOptions
-	// results holds the JSON of every tool result, checked for secrets at
-	// the end; shared by the copies [harness.in] makes.
-	results *[][]byte
+	// scan looks for every credential the fake STS issued in every tool
+	// result, the log and the test's directories; shared by the copies
+	// [harness.in] makes.
+	scan *granttest.SecretScan
+	// results counts the tool results captured for the scan.
+	results *int
 }
 
 // in returns h reporting to t, for use inside t.Run: a subtest must not fail
@@ -187,7 +190,9 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 		t.Fatal(err)
 	}
 	clk := &clock{now: t0}
-	h := &harness{t: t, clock: clk, sts: &fakeSTS{clock: clk}, log: &syncBuffer{}, array: keyring.NewArrayKeyring(nil), results: new([][]byte)}
+	scan := granttest.ScanSecrets(t)
+	h := &harness{t: t, clock: clk, sts: &fakeSTS{clock: clk}, log: &syncBuffer{}, array: keyring.NewArrayKeyring(nil), scan: scan, results: new(int)}
+	scan.From(h.sts.scanSecrets)
 	h.ring = h.array
 	h.m = &grant.Manager{
 		Config:   cfg,
@@ -195,7 +200,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 		Profiles: &profiles.File{Path: filepath.Join(home, grant.AWSConfigName), Home: home},
 		Exe:      testExe,
 		Now:      clk.Now,
-		Log:      slog.New(slog.NewTextHandler(h.log, nil)),
+		Log:      slog.New(scan.Handler("the log", slog.NewTextHandler(h.log, nil))),
 		Audit:    audit.Open(filepath.Join(home, audit.FileName)),
 	}
 	for _, o := range opts {
@@ -217,35 +222,20 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Cleanup(func() {
 		h.cs.Close()
 		ss.Wait()
-		h.checkNoSecret()
 	})
 	return h
 }
 
-// checkNoSecret looks for every credential the fake STS issued in every tool
-// result, the log, the profiles file and the audit log. Masked key ids (****WXYZ) are fine;
-// the full id, the secret key and the session token are not.
-func (h *harness) checkNoSecret() {
-	h.t.Helper()
-	places := map[string]string{"log": h.log.String()}
-	if data, err := os.ReadFile(h.m.Profiles.Path); err == nil {
-		places["profiles file"] = string(data)
+// scanSecrets is what the scan looks for: every credential issued, the full
+// access key id included (results and logs show it masked, ****WXYZ).
+func (f *fakeSTS) scanSecrets() []granttest.Secret {
+	var out []granttest.Secret
+	for i, c := range f.secrets() {
+		whose := fmt.Sprintf("issued credentials %d", i+1)
+		out = append(out, granttest.CredentialSecrets(whose, c.SecretAccessKey, c.SessionToken)...)
+		out = append(out, granttest.Secret{What: "the AccessKeyId of " + whose, Value: c.AccessKeyID})
 	}
-	if data, err := os.ReadFile(filepath.Join(h.m.Config.Home, audit.FileName)); err == nil {
-		places["audit log"] = string(data)
-	}
-	for i, r := range *h.results {
-		places[fmt.Sprintf("tool result %d", i+1)] = string(r)
-	}
-	for _, c := range h.sts.secrets() {
-		for where, text := range places {
-			for name, secret := range map[string]string{"AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.SecretAccessKey, "SessionToken": c.SessionToken} {
-				if strings.Contains(text, secret) {
-					h.t.Errorf("%s contains an issued %s:\n%s", where, name, text)
-				}
-			}
-		}
-	}
+	return out
 }
 
 // call runs a tool and fails the test on a protocol error: every failure a
@@ -256,11 +246,8 @@ func (h *harness) call(name string, args any) *mcp.CallToolResult {
 	if err != nil {
 		h.t.Fatalf("%s(%v): protocol error %v; want a result", name, args, err)
 	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	*h.results = append(*h.results, data)
+	*h.results++
+	h.scan.Result(fmt.Sprintf("tool result %d (%s)", *h.results, name), res)
 	return res
 }
 
@@ -709,6 +696,7 @@ func startStandIn(t *testing.T) *granttest.STS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stand.Close() })
+	granttest.ScanSecrets(t).From(stand.Secrets)
 	setBaseCredentials(t)
 	return stand
 }
@@ -798,8 +786,10 @@ func TestMCPResultsCarryNoSecret(t *testing.T) {
 	if n := len(h.sts.secrets()); n != 2 {
 		t.Fatalf("%d credentials issued, want 2", n)
 	}
-	h.checkNoSecret()
-	if n := len(*h.results); n < 8 {
+	if found, err := h.scan.Findings(); len(found) > 0 || err != nil {
+		t.Errorf("secret scan: %q, %v", found, err)
+	}
+	if n := *h.results; n < 8 {
 		t.Fatalf("checked %d results, want 8", n)
 	}
 }

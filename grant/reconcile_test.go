@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -45,10 +46,14 @@ type reconcileRig struct {
 	home  string
 	array *keyring.ArrayKeyring
 	clock *clock
+	sts   *fakeSTS
 }
 
 func newReconcileRig(t *testing.T) *reconcileRig {
-	return &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: &clock{now: t0}}
+	clk := &clock{now: t0}
+	r := &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: clk, sts: &fakeSTS{clock: clk}}
+	granttest.ScanSecrets(t).From(r.sts.scanSecrets)
+	return r
 }
 
 // manager is a new process on the rig: its own profiles.File, its own store
@@ -63,7 +68,7 @@ func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 		ring = r.array
 	}
 	return &grant.Manager{
-		Config: cfg, STS: &fakeSTS{clock: r.clock}, Keys: keychain.New(ring, "array"),
+		Config: cfg, STS: r.sts, Keys: keychain.New(ring, "array"),
 		Profiles: &profiles.File{Path: filepath.Join(r.home, grant.AWSConfigName), Home: r.home},
 		Exe:      testExe, Now: r.clock.Now,
 		NewID: func() (string, error) { return id, nil },

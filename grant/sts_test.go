@@ -2,6 +2,8 @@ package grant_test
 
 import (
 	"context"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,10 +96,13 @@ func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string)
 		t.Fatal(err)
 	}
 	ring := keyring.NewArrayKeyring(nil)
+	scan := granttest.ScanSecrets(t)
+	scan.From(stand.Secrets)
 	return &grant.Manager{
 		Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},
 		Exe:      "/usr/local/bin/timebound-iam", Now: time.Now,
+		Log: slog.New(scan.Handler("the log", nil)),
 	}, ring
 }
 
@@ -206,7 +211,7 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := grant.EnsureHome(state); err != nil {
+	if err := grant.SecureHome(state, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := grant.NewSTS(context.Background(), cfg)

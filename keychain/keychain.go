@@ -15,6 +15,16 @@
 // user scope), which lives in memory and is gone at reboot. The encrypted file
 // backend is used only when asked for by name, because its passphrase must be
 // in the environment of every process that reads it.
+//
+// # Failures
+//
+// Each failure says which backend, what went wrong and what to do, and wraps
+// a sentinel callers can test with errors.Is: [ErrUnavailable] for a backend
+// this machine lacks (listing those it has, see [Available]), [ErrLocked]
+// for a file keyring whose items the passphrase cannot decrypt, [ErrFull]
+// for a kernel key quota that is used up, [ErrNotFound] for a missing item.
+// [Store.Put] refuses to add an item under a passphrase that cannot read the
+// items already there, so the file keyring never mixes two passphrases.
 package keychain
 
 import (
@@ -22,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -33,7 +44,7 @@ import (
 
 	// Every program that links this package, test binaries included, must
 	// not start a dbus-daemon from keyring's init; see the guard's doc.
-	_ "github.com/timebound-iam/timebound-iam/keychain/dbusguard"
+	"github.com/timebound-iam/timebound-iam/keychain/dbusguard"
 )
 
 // ServiceName names this tool's items in every backend.
@@ -57,6 +68,23 @@ var Backends = []string{KeyCtl, SecretService, MacOSKeychain, WinCred, Pass, Fil
 // was revoked, or was pruned after expiry.
 var ErrNotFound = errors.New("no keychain item")
 
+// ErrUnavailable reports that the backend asked for cannot be used on this
+// machine: the Secret Service without a D-Bus session bus, the macOS keychain
+// off macOS, pass without its binary.
+var ErrUnavailable = errors.New("keychain backend not available")
+
+// ErrLocked reports that the file backend's items cannot be opened with the
+// passphrase given: it is not the one they were stored with.
+var ErrLocked = errors.New("keychain locked")
+
+// ErrFull reports that the backend refused a new item for lack of room: the
+// kernel's per-user key quota for keyctl.
+var ErrFull = errors.New("keychain full")
+
+// PassphraseEnv is the environment variable that holds the file backend's
+// passphrase, for every process that reads or writes its items.
+const PassphraseEnv = "TIMEBOUND_IAM_FILE_PASSPHRASE"
+
 // Options chooses and configures a backend.
 type Options struct {
 	// Backend is one of [Backends], or [Auto] for the OS default.
@@ -72,6 +100,8 @@ type Options struct {
 type Store struct {
 	ring    keyring.Keyring
 	backend string
+	// dir is the file backend's directory, for its error messages.
+	dir string
 }
 
 // Open opens the backend named in opts. An unknown or unavailable backend is
@@ -93,7 +123,7 @@ func Open(opts Options) (*Store, error) {
 	switch name {
 	case File:
 		if opts.Passphrase == "" {
-			return nil, errors.New("the file keyring needs a passphrase: set TIMEBOUND_IAM_FILE_PASSPHRASE")
+			return nil, fmt.Errorf("the file keyring needs a passphrase and %s is empty: set it in the environment of every process that runs timebound-iam (the agent's MCP server and its AWS CLI)", PassphraseEnv)
 		}
 		if opts.Dir == "" {
 			return nil, errors.New("the file keyring needs a state directory")
@@ -114,10 +144,53 @@ func Open(opts Options) (*Store, error) {
 	// Opening keyctl may create this tool's keyring, by the same steps as Put.
 	defer pinThread(name)()
 	ring, err := keyring.Open(cfg)
+	if errors.Is(err, keyring.ErrNoAvailImpl) {
+		return nil, fmt.Errorf("%w: keyring_backend %q cannot be used here (%s); backends available here: %s",
+			ErrUnavailable, name, whyUnavailable(name), strings.Join(Available(), ", "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
 	}
-	return &Store{ring: ring, backend: name}, nil
+	return &Store{ring: ring, backend: name, dir: cfg.FileDir}, nil
+}
+
+// Available lists the backends of [Backends] that can be opened on this
+// machine. The file backend always can, given a passphrase.
+func Available() []string {
+	have := keyring.AvailableBackends()
+	var out []string
+	for _, b := range Backends {
+		// keyring registers pass whether or not its command is installed.
+		if b == Pass {
+			if _, err := exec.LookPath("pass"); err != nil {
+				continue
+			}
+		}
+		if slices.Contains(have, backendType(b)) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// whyUnavailable says, as far as can be known, why backend name is missing.
+func whyUnavailable(name string) string {
+	switch name {
+	case SecretService:
+		if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr == "" || addr == dbusguard.Disabled {
+			return fmt.Sprintf("no D-Bus session bus: none in DBUS_SESSION_BUS_ADDRESS and no /run/user/%d/bus, as on a headless machine", os.Getuid())
+		}
+		return "the D-Bus session bus at DBUS_SESSION_BUS_ADDRESS did not answer, or has no Secret Service"
+	case MacOSKeychain:
+		return "it exists only on macOS"
+	case WinCred:
+		return "it exists only on Windows"
+	case Pass:
+		return "the pass command is not installed"
+	case KeyCtl:
+		return "it exists only on Linux"
+	}
+	return "not built into this binary"
 }
 
 // New wraps an already opened keyring, such as keyring.NewArrayKeyring in
@@ -201,6 +274,12 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 	if err != nil {
 		return err
 	}
+	// The file backend encrypts each item on its own and never checks a new
+	// passphrase against the items already there: a wrong one would store
+	// an item no other process can read.
+	if err := s.Check(); err != nil {
+		return err
+	}
 	defer pinThread(s.backend)()
 	err = s.ring.Set(keyring.Item{
 		Key:                         key(id),
@@ -209,10 +288,56 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 		Description:                 "temporary AWS credentials",
 		KeychainNotTrustApplication: false,
 	})
+	if isQuota(err) {
+		return fmt.Errorf("%w: storing %s in the %s keyring: the kernel key quota for your user is used up (%v); revoke grants you no longer need (revoke_access, or timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root",
+			ErrFull, key(id), s.backend, err)
+	}
 	if err != nil {
 		return fmt.Errorf("storing %s in the %s keyring: %w", key(id), s.backend, err)
 	}
 	return nil
+}
+
+// Check reports whether the store can be written without harm. For the file
+// backend it opens one existing item: an error wrapping [ErrLocked] means the
+// passphrase is not the one the items were stored with. The other backends
+// are unlocked by the OS and always pass.
+func (s *Store) Check() error {
+	if s.backend != File {
+		return nil
+	}
+	keys, err := s.ring.Keys()
+	if err != nil {
+		return fmt.Errorf("listing the file keyring %q: %w", s.dir, err)
+	}
+	// Only a key that fails its integrity check says the passphrase is
+	// wrong. Another process may be writing an item right now (the backend
+	// writes in place), and a half-written or damaged item is no verdict:
+	// the next one is tried.
+	for _, k := range keys {
+		_, err := s.ring.Get(k)
+		if err == nil {
+			return nil
+		}
+		if wrongPassphrase(err) {
+			return s.locked(k, err)
+		}
+	}
+	return nil
+}
+
+// wrongPassphrase reports the file backend's error for an item whose key,
+// derived from the passphrase with the item's own salt, does not unwrap:
+// the passphrase is not the one it was stored with. go-jose does not export
+// the error, so only its text is left.
+func wrongPassphrase(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "integrity check failed")
+}
+
+// locked explains a file backend item that will not decrypt.
+func (s *Store) locked(k string, err error) error {
+	return fmt.Errorf("%w: the file keyring %q cannot decrypt %s with this passphrase (%v): set %s to the passphrase the grants were stored with, or revoke them and start over",
+		ErrLocked, s.dir, k, err, PassphraseEnv)
 }
 
 // Get returns the credentials of grant id, or an error wrapping [ErrNotFound].
@@ -221,6 +346,9 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 	it, err := s.ring.Get(key(id))
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
+	}
+	if err != nil && s.backend == File && wrongPassphrase(err) {
+		return aws.Credentials{}, s.locked(key(id), err)
 	}
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("reading %s from the %s keyring: %w", key(id), s.backend, err)

@@ -107,7 +107,7 @@ func TestOpenErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown backend", keychain.Options{Backend: "vault"}, `keyring_backend "vault" is not one of [keyctl secret-service keychain wincred pass file]`},
-		{"file without passphrase", keychain.Options{Backend: keychain.File, Dir: "/tmp"}, "set TIMEBOUND_IAM_FILE_PASSPHRASE"},
+		{"file without passphrase", keychain.Options{Backend: keychain.File, Dir: "/tmp"}, "the file keyring needs a passphrase and TIMEBOUND_IAM_FILE_PASSPHRASE is empty: set it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ func auditCommand() *cli.Command {
 			if c.Args().Present() {
 				return withHint(fmt.Errorf("audit takes no arguments, got %q", c.Args().First()), "run timebound-iam audit, audit --json or audit --verify")
 			}
-			home, err := stateHome(c)
+			home, err := stateHome(c, plainWarning(c))
 			if err != nil {
 				return err
 			}

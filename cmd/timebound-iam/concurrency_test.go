@@ -33,6 +33,7 @@ type procRig struct {
 	state      string
 	configFile string
 	sts        *granttest.STS
+	scan       *granttest.SecretScan
 }
 
 const (
@@ -49,8 +50,10 @@ func newProcRig(t *testing.T) *procRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sts.Close() })
+	scan := granttest.ScanSecrets(t) // every file under t.TempDir but the keyring
+	scan.From(sts.Secrets)
 	work := t.TempDir()
-	r := &procRig{t: t, bin: bin, work: work, state: filepath.Join(work, "state"), sts: sts}
+	r := &procRig{t: t, bin: bin, work: work, state: filepath.Join(work, "state"), sts: sts, scan: scan}
 	r.configFile = filepath.Join(r.state, grant.AWSConfigName)
 	if err := os.Mkdir(r.state, 0o700); err != nil {
 		t.Fatal(err)
@@ -84,6 +87,9 @@ func (r *procRig) run(args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	what := "timebound-iam " + strings.Join(args, " ")
+	r.scan.Capture("stdout of "+what, out)
+	r.scan.Capture("stderr of "+what, stderr.Bytes())
 	if err != nil {
 		return out, fmt.Errorf("timebound-iam %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}

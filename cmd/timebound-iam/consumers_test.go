@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,54 +288,22 @@ print(json.dumps({"AccessKeyId": c.access_key, "SecretAccessKey": c.secret_key, 
 		if len(issued) != 2 {
 			t.Fatalf("STS stand-in issued %d credentials, want 2", len(issued))
 		}
-		check := func(where string, data []byte) {
-			for _, is := range issued {
-				for what, s := range map[string]string{
-					"a SecretAccessKey": is.SecretAccessKey,
-					"a SessionToken":    is.SessionToken,
-					// Access key ids are shown masked, never whole.
-					"an unmasked AccessKeyId": is.AccessKeyID,
-				} {
-					if bytes.Contains(data, []byte(s)) {
-						t.Errorf("%s appears in %s", what, where)
-					}
-				}
-			}
-		}
+		scan := granttest.NewSecretScan()
+		scan.From(sts.Secrets)
+		// Access key ids are shown masked, never whole.
+		scan.From(sts.KeyIDs)
 		for i, r := range outputs {
-			check(fmt.Sprintf("stdout of command %d", i), r.stdout)
-			check(fmt.Sprintf("stderr of command %d", i), r.stderr)
+			scan.Capture(fmt.Sprintf("stdout of command %d", i), r.stdout)
+			scan.Capture(fmt.Sprintf("stderr of command %d", i), r.stderr)
 		}
-		keyring := filepath.Join(state, "keyring")
-		files := 0
-		err := filepath.WalkDir(state, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path == keyring {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			files++
-			rel, _ := filepath.Rel(state, path)
-			t.Logf("checked %s (%d bytes)", rel, len(data))
-			check(path, data)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if files == 0 {
+		scan.Dir(state) // all but keyring/
+		scan.Check(t)
+		files := scan.Files()
+		if len(files) == 0 {
 			t.Errorf("no files in %s outside keyring/: the walk checked nothing", state)
 		}
-		if _, err := os.Stat(configFile); err != nil || !strings.HasPrefix(configFile, state) {
-			t.Errorf("config file %q not checked: %v", configFile, err)
+		if !slices.Contains(files, configFile) {
+			t.Errorf("config file %q not checked", configFile)
 		}
 	})
 }

@@ -103,7 +103,9 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	var whole time.Duration
 	for range 2 {
 		t0 := time.Now()
-		if out, err := r.command(slowRole, "grant", "-s", "s3", "-t", "15m").CombinedOutput(); err != nil {
+		out, err := r.command(slowRole, "grant", "-s", "s3", "-t", "15m").CombinedOutput()
+		r.scan.Capture("output of timebound-iam grant", out)
+		if err != nil {
 			t.Fatalf("slow grant: %v\n%s", err, out)
 		}
 		whole = max(whole, time.Since(t0))

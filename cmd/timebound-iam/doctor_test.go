@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,6 +36,10 @@ func doctorEnv(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stand.Close() })
+	scan := granttest.ScanSecrets(t)
+	scan.From(stand.Secrets)
+	doctorScans.Store(t, scan)
+	t.Cleanup(func() { doctorScans.Delete(t) })
 	work := t.TempDir()
 	home := filepath.Join(work, "state")
 	for k, v := range map[string]string{
@@ -55,6 +60,10 @@ func doctorEnv(t *testing.T) string {
 	return home
 }
 
+// doctorScans holds each test's secret scan, made by doctorEnv, for
+// doctorRun's outputs.
+var doctorScans sync.Map // *testing.T to *granttest.SecretScan
+
 // doctorRun runs doctorCommand in an app of its own, wired like run in
 // main.go, and returns what it printed and its exit code.
 func doctorRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -68,6 +77,10 @@ func doctorRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	}
 	if err := app.Run(append([]string{prog, "doctor"}, args...)); err != nil {
 		code = report(&errOut, err)
+	}
+	if scan, ok := doctorScans.Load(t); ok {
+		scan.(*granttest.SecretScan).Capture("stdout of doctor", out.Bytes())
+		scan.(*granttest.SecretScan).Capture("stderr of doctor", errOut.Bytes())
 	}
 	if s := out.String() + errOut.String(); strings.Contains(s, doctorKeyID) || strings.Contains(s, doctorSecret) {
 		t.Errorf("doctor printed a key or a secret:\n%s", s)

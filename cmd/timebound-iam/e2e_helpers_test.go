@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +23,8 @@ import (
 
 // world is one end-to-end test's real peers and files: a MinIO server seeded
 // with the scenario, the real binary, and the directories every process
-// shares. It also keeps what the secret scan needs: the secrets of every
-// grant made, and every output captured.
+// shares. Its secret scan knows the secrets of every grant made and every
+// output captured, and reads every file under root.
 //
 //	root/minio   MinIO's data, log and mc config (the server side, like AWS)
 //	root/bin     the timebound-iam binary
@@ -54,18 +52,7 @@ type world struct {
 	passphrase string
 	configFile string
 
-	mu      sync.Mutex
-	secrets []secret
-	outputs []output
-}
-
-// secret is one credential of a grant that must stay in the keychain.
-type secret struct{ what, value string }
-
-// output is something captured during the run, scanned for secrets.
-type output struct {
-	where string
-	data  []byte
+	scan *granttest.SecretScan
 }
 
 // newWorld skips under -short or without the rig; otherwise it builds the
@@ -131,7 +118,11 @@ func layOut(t *testing.T) *world {
 	t.Helper()
 	root := t.TempDir()
 	w := &world{root: root, minio: filepath.Join(root, "minio"), home: filepath.Join(root, "home"),
-		work: filepath.Join(root, "work"), tmp: filepath.Join(root, "tmp")}
+		work: filepath.Join(root, "work"), tmp: filepath.Join(root, "tmp"), scan: granttest.NewSecretScan()}
+	// MinIO's directory is the server that issued the keys, AWS's side of
+	// the line.
+	w.scan.Dir(root)
+	w.scan.Skip(w.minio)
 	for _, d := range []string{w.minio, w.home, w.work, w.tmp, filepath.Join(root, "bin")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
@@ -152,11 +143,7 @@ func envValue(t *testing.T, env []string, key string) string {
 }
 
 // capture records data for the secret scan.
-func (w *world) capture(where string, data []byte) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.outputs = append(w.outputs, output{where, bytes.Clone(data)})
-}
+func (w *world) capture(where string, data []byte) { w.scan.Capture(where, data) }
 
 // run runs a command to completion and captures its stdout and stderr.
 func (w *world) run(env []string, name string, args ...string) result {
@@ -281,11 +268,7 @@ func (w *world) remember(t *testing.T, id string) aws.Credentials {
 	if c.SecretAccessKey == "" || c.SessionToken == "" {
 		t.Fatalf("keychain item of tb-%s lacks a secret or a token", id)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.secrets = append(w.secrets,
-		secret{"the SecretAccessKey of tb-" + id, c.SecretAccessKey},
-		secret{"the SessionToken of tb-" + id, c.SessionToken})
+	w.scan.Add(granttest.CredentialSecrets("tb-"+id, c.SecretAccessKey, c.SessionToken)...)
 	return c
 }
 
@@ -415,9 +398,8 @@ func mustSucceed(t *testing.T, r result) string {
 // made in the run appears outside the keychain (see findLeaks).
 func (w *world) scanSecrets(t *testing.T) {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.secrets) == 0 {
+	n := len(w.scan.Secrets())
+	if n == 0 {
 		t.Error("secret scan: no grant's secrets were collected; nothing to look for")
 		return
 	}
@@ -431,46 +413,20 @@ func (w *world) scanSecrets(t *testing.T) {
 	if rel, _ := filepath.Rel(w.root, w.configFile); !slices.Contains(files, rel) {
 		t.Errorf("secret scan: %s was not scanned", w.configFile)
 	}
-	t.Logf("secret scan: %d secrets of %d grants, in %d outputs and %d files: %s", len(w.secrets), len(w.secrets)/2, len(w.outputs), len(files), strings.Join(files, ", "))
+	t.Logf("secret scan: %d secrets of %d grants, in %d files: %s", n, n/2, len(files), strings.Join(files, ", "))
 }
 
-// findLeaks says where each secret of w.secrets appears: in any captured
+// findLeaks says where each secret of the scan appears: in any captured
 // output (MCP results, the binary's, the AWS CLI's and boto3's stdout and
 // stderr, the serve process's stderr, ps snapshots) or in any file under the
 // root (the state directory but its keyring/, the dedicated aws-config,
-// HOME, TMPDIR, the test's own files). MinIO's directory is left out: it is
-// the server that issued the keys, AWS's side of the line. It returns the
-// leaks and the files read, relative to the root. The caller holds w.mu.
+// HOME, TMPDIR, the test's own files) but MinIO's directory. It returns the
+// leaks and the files read, relative to the root.
 func (w *world) findLeaks() (leaks, files []string, err error) {
-	check := func(where string, data []byte) {
-		for _, s := range w.secrets {
-			if bytes.Contains(data, []byte(s.value)) {
-				leaks = append(leaks, s.what+" appears in "+where)
-			}
-		}
-	}
-	for _, o := range w.outputs {
-		check(o.where, o.data)
-	}
-	keyring := filepath.Join(w.state, "keyring")
-	err = filepath.WalkDir(w.root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path == keyring || path == w.minio {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(w.root, path)
+	leaks, err = w.scan.Findings()
+	for _, f := range w.scan.Files() {
+		rel, _ := filepath.Rel(w.root, f)
 		files = append(files, rel)
-		check(path, data)
-		return nil
-	})
+	}
 	return leaks, files, err
 }

@@ -432,7 +432,7 @@ func TestE2ESecretScanFindsPlanted(t *testing.T) {
 	w.state = filepath.Join(w.home, "state")
 	w.configFile = filepath.Join(w.state, "aws-config")
 	const planted = "planted/FAKE+secret0123456789abcdefEXAMPLE"
-	w.secrets = []secret{{"the planted secret", planted}}
+	w.scan.Add(granttest.Secret{What: "the planted secret", Value: planted})
 	for path, content := range map[string]string{
 		w.configFile:                                "[profile tb-x]\nregion = us-east-1\n",
 		filepath.Join(w.state, "audit.log"):         "grant tb-x " + planted + "\n",

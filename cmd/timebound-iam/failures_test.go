@@ -63,6 +63,8 @@ func TestFailureClockAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stand.Close()
+	scan := granttest.ScanSecrets(t)
+	scan.From(stand.Secrets)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
@@ -97,6 +99,9 @@ func TestFailureClockAhead(t *testing.T) {
 		out.Reset()
 		err := credproc.Run(&out, open, req, s.Expires.Add(ahead))
 		var refusal *credproc.Refusal
+		if err != nil {
+			scan.Capture("the refusal on stderr", []byte(err.Error()))
+		}
 		want := "grant tb-" + s.ID + " expired at " + s.Expires.UTC().Format(time.RFC3339) + "; call grant_access again"
 		if !errors.As(err, &refusal) || !strings.Contains(err.Error(), want) {
 			t.Errorf("clock %s past expiry: err = %v, want a refusal with %q", ahead, err, want)

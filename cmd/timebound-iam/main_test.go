@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +15,41 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"timebound-iam": main})
+	testscript.Main(m, map[string]func(){"timebound-iam": keptOutputsMain})
+}
+
+// outputsEnv names the directory where keptOutputsMain keeps copies of what
+// each run printed, for the scripts' secret scan.
+const outputsEnv = "TIMEBOUND_IAM_TEST_OUTPUTS"
+
+// keptOutputsMain is main, keeping a copy of the run's stderr and, but for
+// credential-process (whose stdout is where the credentials belong), its
+// stdout in $TIMEBOUND_IAM_TEST_OUTPUTS. What the program writes to
+// os.Stdout itself, serve's MCP stream, is not copied.
+func keptOutputsMain() {
+	dir := os.Getenv(outputsEnv)
+	if dir == "" {
+		main()
+		return
+	}
+	keep := func(stream string) *os.File {
+		f, err := os.CreateTemp(dir, strings.Join(append([]string{filepath.Base(os.Args[0])}, os.Args[1:min(2, len(os.Args))]...), "-")+"-*."+stream)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keeping %s: %v\n", stream, err)
+			os.Exit(2)
+		}
+		return f
+	}
+	var stdout io.Writer = os.Stdout
+	if len(os.Args) < 2 || os.Args[1] != "credential-process" {
+		f := keep("stdout")
+		defer f.Close()
+		stdout = io.MultiWriter(os.Stdout, f)
+	}
+	f := keep("stderr")
+	code := run(os.Args, os.Stdin, stdout, io.MultiWriter(os.Stderr, f))
+	f.Close()
+	os.Exit(code)
 }
 
 // TestScripts runs testdata/*.txtar. Each script gets its own STS stand-in
@@ -38,6 +75,27 @@ func setupScript(env *testscript.Env) error {
 	}
 	env.Defer(func() { sts.Close() })
 	env.Values[stsKey{}] = sts
+	// The secret scan: the stand-in's secrets must appear in no file under
+	// $WORK but the keyring, which includes the copies keptOutputsMain
+	// keeps of every run's stdout and stderr.
+	outputs := filepath.Join(env.WorkDir, ".outputs")
+	if err := os.Mkdir(outputs, 0o700); err != nil {
+		return err
+	}
+	env.Setenv(outputsEnv, outputs)
+	scan := granttest.NewSecretScan()
+	scan.From(sts.Secrets)
+	scan.Dir(env.WorkDir)
+	env.Defer(func() {
+		found, err := scan.Findings()
+		if err != nil {
+			found = append(found, err.Error())
+		}
+		if len(found) > 0 {
+			env.T().Fatal("secret scan:\n" + strings.Join(found, "\n"))
+		}
+		env.T().Log(fmt.Sprintf("secret scan: %d secrets, %d files", len(scan.Secrets()), len(scan.Files())))
+	})
 	for k, v := range map[string]string{
 		"HOME":                          env.WorkDir,
 		"TIMEBOUND_IAM_HOME":            filepath.Join(env.WorkDir, "state"),

@@ -71,6 +71,7 @@ func (u osUser) chown(t *testing.T, path string) {
 type userRig struct {
 	bin, work string
 	sts       *granttest.STS
+	scan      *granttest.SecretScan
 }
 
 func newUserRig(t *testing.T) *userRig {
@@ -90,7 +91,11 @@ func newUserRig(t *testing.T) *userRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sts.Close() })
-	return &userRig{bin: bin, work: work, sts: sts}
+	// Registered after work's removal, so it runs before it.
+	scan := granttest.ScanSecrets(t)
+	scan.Dir(work)
+	scan.From(sts.Secrets)
+	return &userRig{bin: bin, work: work, sts: sts, scan: scan}
 }
 
 // run runs timebound-iam as u with state directory state.
@@ -113,6 +118,9 @@ func (r *userRig) run(u osUser, state string, args ...string) (stdout, stderr st
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
+	what := "timebound-iam " + strings.Join(args, " ")
+	r.scan.Capture("stdout of "+what, o.Bytes())
+	r.scan.Capture("stderr of "+what, e.Bytes())
 	return o.String(), e.String(), err
 }
 

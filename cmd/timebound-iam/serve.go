@@ -30,7 +30,7 @@ func serveCommand() *cli.Command {
 
 func serve(c *cli.Context) error {
 	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-	m, err := newManager(c, true, log)
+	m, err := newManagerWarn(c, true, log, logWarning(log))
 	if err != nil {
 		return err
 	}

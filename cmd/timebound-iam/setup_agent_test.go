@@ -36,7 +36,7 @@ func runSetupAgent(t *testing.T, args ...string) (stdout, stderr string, code in
 
 func setupAgentEnv(t *testing.T) (project, state string) {
 	t.Helper()
-	project, state = t.TempDir(), t.TempDir()
+	project, state = t.TempDir(), privateTempDir(t)
 	t.Setenv("TIMEBOUND_IAM_HOME", state)
 	t.Setenv("HOME", project)
 	t.Setenv("AWS_CONFIG_FILE", "")

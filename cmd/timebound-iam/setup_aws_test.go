@@ -25,7 +25,7 @@ func setupEnv(t *testing.T) (home string, moto *granttest.Moto) {
 		t.Skip(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	home = t.TempDir()
+	home = privateTempDir(t)
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": m.URL, "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
@@ -323,7 +323,7 @@ func TestSetupAWSKeepsEarlierValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := t.TempDir()
+			home := privateTempDir(t)
 			t.Setenv("TIMEBOUND_IAM_HOME", home)
 			if tt.earlier == "" {
 				tt.earlier = earlier

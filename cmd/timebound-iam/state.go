@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -29,9 +32,37 @@ func configFlags() []cli.Flag {
 	}
 }
 
+// loadConfig resolves the state directory and the configuration:
+// flags over environment over the config file. Each permission it fixes in
+// the state directory is reported as a plain warning line on stderr.
+func loadConfig(c *cli.Context) (grant.Config, error) {
+	return loadConfigWarn(c, plainWarning(c))
+}
+
+// homeWarning reports one permission fixed in the state directory; see
+// [grant.SecureHome].
+type homeWarning func(path string, was, now fs.FileMode)
+
+// plainWarning is the human CLI's form of a [homeWarning].
+func plainWarning(c *cli.Context) homeWarning {
+	return func(path string, was, now fs.FileMode) {
+		fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s had mode %04o, readable or writable by others; set it to %04o\n", prog, path, was, now)
+	}
+}
+
+// logWarning is a [homeWarning] for serve: a structured line through its
+// logger, like everything else serve reports, so that a client or a log
+// collector reading serve's stderr as key=value lines can parse it.
+func logWarning(log *slog.Logger) homeWarning {
+	return func(path string, was, now fs.FileMode) {
+		log.Warn("state directory permissions were too open; fixed", "path", path,
+			"was", fmt.Sprintf("%04o", was), "now", fmt.Sprintf("%04o", now))
+	}
+}
+
 // stateHome resolves the state directory, --home over the environment, and
-// makes sure it exists and is private.
-func stateHome(c *cli.Context) (string, error) {
+// makes sure it exists and is private, reporting what it fixed to warn.
+func stateHome(c *cli.Context, warn homeWarning) (string, error) {
 	home := c.String("home")
 	if home == "" {
 		var err error
@@ -43,13 +74,12 @@ func stateHome(c *cli.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return home, grant.EnsureHome(home)
+	return home, grant.SecureHome(home, warn)
 }
 
-// loadConfig resolves the state directory and the configuration:
-// flags over environment over the config file.
-func loadConfig(c *cli.Context) (grant.Config, error) {
-	home, err := stateHome(c)
+// loadConfigWarn is loadConfig reporting fixed permissions to warn.
+func loadConfigWarn(c *cli.Context, warn homeWarning) (grant.Config, error) {
+	home, err := stateHome(c, warn)
 	if err != nil {
 		return grant.Config{}, err
 	}
@@ -65,13 +95,27 @@ func loadConfig(c *cli.Context) (grant.Config, error) {
 // newManager assembles the grant use cases. withSTS is false for commands that
 // never call STS.
 func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager, error) {
-	cfg, err := loadConfig(c)
+	return newManagerWarn(c, withSTS, log, plainWarning(c))
+}
+
+// newManagerWarn is newManager reporting fixed permissions to warn.
+func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWarning) (*grant.Manager, error) {
+	cfg, err := loadConfigWarn(c, warn)
 	if err != nil {
 		return nil, err
 	}
 	keys, err := keychain.Open(keychain.Options{Backend: cfg.KeyringBackend, Dir: cfg.Home, Passphrase: cfg.FilePassphrase})
+	if errors.Is(err, keychain.ErrUnavailable) {
+		return nil, withHint(err, "set keyring_backend in %s, or TIMEBOUND_IAM_KEYRING_BACKEND, to one of: %s", cfg.ConfigFile(), strings.Join(keychain.Available(), ", "))
+	}
 	if err != nil {
 		return nil, withHint(err, "choose a backend with keyring_backend in %s (one of %s)", cfg.ConfigFile(), strings.Join(keychain.Backends, ", "))
+	}
+	// A grant must not reach STS, only to find it cannot store the result.
+	if withSTS {
+		if err := keys.Check(); err != nil {
+			return nil, err
+		}
 	}
 	exe, err := selfPath()
 	if err != nil {
