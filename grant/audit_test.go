@@ -189,7 +189,15 @@ func TestAuditWriteFailureStillRevokes(t *testing.T) {
 	h := newHarness(t)
 	a := h.grant([]string{"s3"}, "read_only", "30m")
 	b := h.grant([]string{"logs"}, "read_only", "15m")
+	c := h.grant([]string{"ec2"}, "read_only", "30m")
 	breakAuditLog(h)
+
+	// The agent hears of the missing record in revoke_access's result.
+	var out grant.RevokeOutput
+	h.ok("revoke_access", map[string]any{"session_id": c.Profile}, &out)
+	if !out.Revoked || !strings.Contains(out.AuditError, "revoked "+c.Profile+", but the audit log could not record it") {
+		t.Errorf("revoke_access = %+v; want revoked with audit_error", out)
+	}
 
 	res, err := h.m.Revoke(context.Background(), []string{a.Profile})
 	if err != nil {

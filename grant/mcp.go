@@ -57,6 +57,8 @@ type RevokeOutput struct {
 	AWSRevoked *bool  `json:"aws_revoked,omitempty" jsonschema:"only with aws: true when AWS refuses the grant's credentials too: the broker role now denies its session, or they had expired; false when only the local revoke happened"`
 	AWSDetail  string `json:"aws_detail,omitempty" jsonschema:"only with aws: what happened at AWS, in a sentence"`
 	AWSError   string `json:"aws_error,omitempty" jsonschema:"only when aws_revoked is false: why the AWS-side deny failed; a copy of the credentials then works until the grant's expiry"`
+	// The grant ended either way; a missing record is for the user to fix.
+	AuditError string `json:"audit_error,omitempty" jsonschema:"present when the grant was revoked but the audit log could not record it: tell the user"`
 }
 
 // NewServer returns the MCP server with the four tools over m.
@@ -220,6 +222,9 @@ func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeI
 	}
 	r := res[0]
 	out := RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status)}
+	if r.AuditErr != nil {
+		out.AuditError = r.AuditErr.Error()
+	}
 	if in.AWS {
 		// After the local revoke, whatever happens here: its failure is in
 		// the result, not a tool error, since the grant did end.
