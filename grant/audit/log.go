@@ -11,9 +11,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/gofrs/flock"
-	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // FileName is the audit log's name inside the state directory.
@@ -105,12 +105,51 @@ func (l *Log) Append(e Event) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("writing the audit log %s: %w", l.Path, err)
 	}
-	next, err := json.Marshal(head{Seq: prev.Seq + 1, Hash: Hash(line)})
+	if err := writeHead(l.HeadPath(), head{Seq: prev.Seq + 1, Hash: Hash(line)}); err != nil {
+		return fmt.Errorf("recording the audit log's head: %w", err)
+	}
+	return nil
+}
+
+// headSize is the head record's size on disk: JSON padded with blanks to a
+// fixed length, so that each append rewrites it in place with one write of
+// less than a disk sector, which a power cut leaves old or new, never
+// mixed. An old head is one line behind, which the next append adopts (see
+// [Log.tip]). Replacing it through a temporary file instead cost a second
+// file, an fsync of the directory and most of an append's time.
+const headSize = 128
+
+// writeHead records h in the head file at path, durably.
+func writeHead(path string, h head) error {
+	rec, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
-	if err := profiles.WriteFileAtomic(l.HeadPath(), append(next, '\n'), 0o600); err != nil {
-		return fmt.Errorf("recording the audit log's head: %w", err)
+	buf := bytes.Repeat([]byte{' '}, headSize)
+	copy(buf, rec)
+	buf[headSize-1] = '\n'
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(buf, 0); err != nil {
+		return err
+	}
+	// A head written by hand, or by an older version, may be longer.
+	if err := f.Truncate(headSize); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// A new file's name is durable once its directory is.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
 	}
 	return nil
 }
@@ -284,6 +323,13 @@ func (e *VerifyError) Error() string {
 // broken entry when a line was edited, removed, reordered or cut short, or
 // the file truncated.
 func (l *Log) Verify() (int, error) {
+	// A shared lock: a writer between its line and its head would otherwise
+	// look like a removed or added entry. A copy of the log where no lock
+	// file can be made (read-only media) is checked without one.
+	lock := flock.New(l.Path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	if err := lock.RLock(); err == nil {
+		defer lock.Unlock()
+	}
 	count, prevHash := 0, Genesis
 	broken := func(n int, format string, args ...any) error {
 		return &VerifyError{Path: l.Path, Line: n, Problem: fmt.Sprintf(format, args...)}
