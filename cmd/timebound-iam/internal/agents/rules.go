@@ -12,6 +12,7 @@ This project reaches AWS only with short-lived, scoped credentials from the time
 - Never use other credentials, and never look at these ones: do not look for access keys, read ` + "`~/.aws`" + `, export ` + "`AWS_ACCESS_KEY_ID`" + `, try another profile, or run ` + "`aws configure export-credentials`" + ` or ` + "`timebound-iam credential-process`" + `, which print secrets.
 - If a command fails with AccessDenied, do not fall back to other credentials, not even once: call ` + "`grant_access`" + ` for the missing service or level, or tell the user what is missing.
 - If the command says the grant expired or was revoked, call ` + "`grant_access`" + ` again.
+- Some grants need the user's approval, which the MCP client asks for with a form. If the user declines, or the approval times out, do not ask again in a loop: tell the user what access you need and why.
 - When the task is done, call ` + "`revoke_access`" + ` with the grant's ` + "`session_id`" + `.
 `
 
