@@ -403,6 +403,14 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 			d.Expired = append(d.Expired, id)
 			continue
 		}
+		// The deny goes on the role the grant assumed. On another role it
+		// would deny nothing and read as done. Sections from before the
+		// role was recorded hold none; for them the configured role is all
+		// there is to go on.
+		if e.Role != "" && e.Role != d.Role {
+			d.Err = fmt.Errorf("grant %s%s was made with role %s, but role_arn is now %s: the deny must go on the grant's own role; run the revoke with --role-arn %s", profiles.Prefix, id, e.Role, d.Role, e.Role)
+			return d
+		}
 		if slices.Contains(d.IDs, id) {
 			continue
 		}

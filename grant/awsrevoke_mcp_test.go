@@ -280,3 +280,24 @@ func TestMCPRevokeAccessDescribesAWS(t *testing.T) {
 	}
 	t.Fatal("no revoke_access tool")
 }
+
+// TestMCPRevokeAccessAWSOtherRole: a grant made under another broker role
+// than the one configured now is denied on neither: the deny on the current
+// role would deny nothing and read as done, so no IAM call is made and the
+// result names both roles.
+func TestMCPRevokeAccessAWSOtherRole(t *testing.T) {
+	fake := &fakeIAM{}
+	h := newHarness(t, withIAM(fake))
+	g := h.grant([]string{"s3"}, "read_only", "30m")
+	const other = "arn:aws:iam::123456789012:role/another-broker"
+	h.m.Config.RoleARN = other
+	var got grant.RevokeOutput
+	h.ok("revoke_access", map[string]any{"session_id": g.SessionID, "aws": true}, &got)
+	want := "grant " + g.Profile + " was made with role " + testRole + ", but role_arn is now " + other
+	if !got.Revoked || got.AWSRevoked == nil || *got.AWSRevoked || !strings.Contains(got.AWSError, want) {
+		t.Errorf("revoke_access = %+v; want revoked locally and aws_error %q", got, want)
+	}
+	if len(fake.puts) != 0 {
+		t.Errorf("%d PutRolePolicy calls; want none", len(fake.puts))
+	}
+}

@@ -234,7 +234,11 @@ func (c Config) CheckRole() error {
 	if c.RoleARN == "" {
 		return fmt.Errorf("no broker role configured: set role_arn in %s, or TIMEBOUND_IAM_ROLE_ARN, or pass --role-arn", c.ConfigFile())
 	}
-	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") {
+	// A role ARN holds IAM name characters, the colons of the ARN and the
+	// slashes of the role's path; nothing else, since it is also written
+	// into every grant's profile.
+	arnChars := strings.NewReplacer(":", "", "/", "").Replace(c.RoleARN)
+	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") || !iamNameChars(arnChars) {
 		return fmt.Errorf("role_arn %q is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker", c.RoleARN)
 	}
 	return nil

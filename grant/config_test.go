@@ -139,9 +139,18 @@ func TestLoadConfigSourceIdentity(t *testing.T) {
 }
 
 func TestCheckRoleMalformed(t *testing.T) {
-	err := Config{RoleARN: "broker"}.CheckRole()
-	if err == nil || !strings.Contains(err.Error(), `role_arn "broker" is not a role ARN`) {
-		t.Errorf("err = %v", err)
+	// The role ARN goes into every profile, so a character that could end
+	// its line or be read as more than a value is refused too.
+	for _, arn := range []string{"broker", "arn:aws:iam::1:user/x", "arn:aws:iam::1:role/a b", "arn:aws:iam::1:role/a\n[profile x]", "arn:aws:iam::1:role/a;b", "arn:aws:iam::1:role/a*"} {
+		err := Config{RoleARN: arn}.CheckRole()
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("role_arn %q is not a role ARN", arn)) {
+			t.Errorf("CheckRole(%q) = %v", arn, err)
+		}
+	}
+	for _, arn := range []string{"arn:aws:iam::123456789012:role/timebound-iam-broker", "arn:aws-cn:iam::123456789012:role/team/path/a+b=c,d.e@f_g-h", "arn:minio:iam:::role/broker"} {
+		if err := (Config{RoleARN: arn}).CheckRole(); err != nil {
+			t.Errorf("CheckRole(%q) = %v; want ok", arn, err)
+		}
 	}
 }
 

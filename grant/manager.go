@@ -425,6 +425,7 @@ func (m *Manager) entry(s Session) profiles.Entry {
 		ID: s.ID, Region: s.Region, Access: access, Status: s.Status,
 		Helper:  profiles.Helper{Exe: m.Exe, Home: m.Config.Home, Backend: m.Keys.Backend()},
 		Created: s.Created, Expires: s.Expires, Revoked: s.Revoked, Resources: s.Resources,
+		Role: m.Config.RoleARN,
 	}
 }
 

@@ -566,6 +566,7 @@ func TestMCPGrantAccess(t *testing.T) {
 			Helper:  profiles.Helper{Exe: testExe, Home: h.m.Config.Home, Backend: "array"},
 			Status:  profiles.Active,
 			Created: t0, Expires: t0.Add(15 * time.Minute),
+			Role: testRole,
 		}
 		if diff := cmp.Diff(wantEntry, e); diff != "" {
 			t.Errorf("profile (-want +got):\n%s", diff)

@@ -74,6 +74,9 @@ type Entry struct {
 	// Resources are the ARNs the grant is narrowed to, each a
 	// [safeResource]; none means every resource.
 	Resources []string
+	// Role is the ARN of the broker role the grant assumed, a
+	// [safeResource]; empty in sections written before it was recorded.
+	Role string
 }
 
 // Name is the profile name, "tb-<id>".
@@ -191,6 +194,9 @@ func render(e Entry) ([]byte, error) {
 			return nil, fmt.Errorf("profile %s: resource %q is not an ARN of [A-Za-z0-9/:*?._+=,@-]", e.Name(), r)
 		}
 	}
+	if e.Role != "" && !safeResource(e.Role) {
+		return nil, fmt.Errorf("profile %s: role %q is not an ARN of [A-Za-z0-9/:*?._+=,@-]", e.Name(), e.Role)
+	}
 	line, err := CredentialProcess(e)
 	if err != nil {
 		return nil, err
@@ -208,6 +214,9 @@ func render(e Entry) ([]byte, error) {
 	fmt.Fprintf(&b, "tb_access = %s\n", strings.Join(access, " "))
 	if len(e.Resources) > 0 {
 		fmt.Fprintf(&b, "tb_resources = %s\n", strings.Join(e.Resources, " "))
+	}
+	if e.Role != "" {
+		fmt.Fprintf(&b, "tb_role = %s\n", e.Role)
 	}
 	fmt.Fprintf(&b, "tb_backend = %s\n", e.Helper.Backend)
 	fmt.Fprintf(&b, "tb_status = %s\n", e.Status)
@@ -244,6 +253,9 @@ func parse(id string, text []byte, home string) (Entry, error) {
 	}
 	if res := strings.Fields(s.Key("tb_resources").String()); len(res) > 0 {
 		e.Resources = res
+	}
+	if e.Role = s.Key("tb_role").String(); e.Role != "" && !safeResource(e.Role) {
+		return Entry{}, fmt.Errorf("tb_role %q is not an ARN", e.Role)
 	}
 	for key, dst := range map[string]*time.Time{"tb_created": &e.Created, "tb_expires": &e.Expires, "tb_revoked": &e.Revoked} {
 		v := s.Key(key).String()

@@ -160,7 +160,8 @@ func FuzzPutNoInjection(f *testing.F) {
 			e.Access = append(e.Access, Access{svc2, lvl2})
 		}
 		if resource != "" {
-			e.Resources = []string{resource}
+			// The role is checked as resources are: one input fuzzes both.
+			e.Resources, e.Role = []string{resource}, resource
 		}
 		if revoked {
 			e.Status, e.Revoked = Revoked, created.Add(time.Minute)
@@ -190,7 +191,7 @@ func FuzzPutNoInjection(f *testing.F) {
 		}
 		ours = append(ours, [2]string{"tb_access", strings.Join(access, " ")})
 		if resource != "" {
-			ours = append(ours, [2]string{"tb_resources", resource})
+			ours = append(ours, [2]string{"tb_resources", resource}, [2]string{"tb_role", resource})
 		}
 		ours = append(ours,
 			[2]string{"tb_backend", backend},
