@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/urfave/cli/v2"
@@ -124,9 +126,16 @@ func detailText(e audit.Event) string {
 	return dash(strings.Join(parts, "; "))
 }
 
+// dash is one table cell: "-" for nothing, and quoted when s holds a
+// character that is not printable. Client names, refused service names and
+// details are the requester's own text; a line break or a terminal escape in
+// them would forge rows or hide them in the one view a person reviews.
 func dash(s string) string {
 	if s == "" {
 		return "-"
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/urfave/cli/v2"
 )
 
 // TestAuditReadOnlyLogAsUser: as a user whom file modes bind (root ignores
@@ -73,4 +75,30 @@ func snapshot(t *testing.T, state string) string {
 	items, _ := filepath.Glob(filepath.Join(state, "keyring", "*"))
 	markers, _ := filepath.Glob(filepath.Join(state, grant.AWSConfigName+".pending", "*"))
 	return strings.Join([]string{string(profilesText), strings.Join(items, ","), strings.Join(markers, ",")}, " | ")
+}
+
+// TestAuditTableQuotesUnprintable: requester-chosen text with a line break
+// or a terminal escape is shown quoted, on its own row, so it cannot pose as
+// another entry.
+func TestAuditTableQuotesUnprintable(t *testing.T) {
+	home := t.TempDir()
+	log := audit.Open(filepath.Join(home, audit.FileName))
+	evil := "agent\n9 2026-12-01T00:00:00Z declined"
+	if err := log.Append(audit.Event{Event: audit.Refused, Services: []string{"s3\x1b[2K"}, Client: evil, Detail: "bad\tinput"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	app := &cli.App{Name: prog, Writer: &out, ErrWriter: &errOut, ExitErrHandler: func(*cli.Context, error) {}, Commands: []*cli.Command{auditCommand()}}
+	if err := app.Run([]string{prog, "audit", "--home", home}); err != nil {
+		t.Fatalf("audit: %v\n%s", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("audit printed %d lines, want a header and one row:\n%s", len(lines), out.String())
+	}
+	for _, want := range []string{`"agent\n9 2026-12-01T00:00:00Z declined"`, `"s3\x1b[2K"`, `"bad\tinput"`} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("row %q lacks %s", lines[1], want)
+		}
+	}
 }
