@@ -2,7 +2,6 @@ package grant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -140,8 +139,10 @@ type Pending struct {
 	// Needed says whether a person must approve it before Grant.
 	Needed bool
 	// Prompt describes it for that person.
-	Prompt   ApprovalPrompt
-	approved bool
+	Prompt ApprovalPrompt
+	// arns and policy are what [Manager.check] found, for the grant.
+	arns   []string
+	policy string
 }
 
 // Ask records r as requested in the audit log, checks it as [Manager.Grant]
@@ -154,16 +155,16 @@ func (m *Manager) Ask(r Request) (*Pending, error) {
 		r.TTL = m.Config.DefaultTTL
 	}
 	r.Approver = ""
-	if err := m.Record(approvalEvent(audit.Requested, r, "")); err != nil {
+	if err := m.Record(requestEvent(audit.Requested, "", r, "")); err != nil {
 		return nil, m.auditError(err)
 	}
 	arns, policy, err := m.check(r)
 	if err != nil {
-		m.recordQuietly(approvalEvent(audit.Refused, r, err.Error()))
+		m.recordQuietly(requestEvent(audit.Refused, "", r, err.Error()))
 		return nil, err
 	}
 	account, role := roleParts(m.Config.RoleARN)
-	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), Prompt: ApprovalPrompt{
+	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), arns: arns, policy: policy, Prompt: ApprovalPrompt{
 		Account: account, Role: role, Access: r.Access, Resources: arns, TTL: r.TTL,
 		Reason: r.Reason, Client: r.Client, PolicySize: len(policy),
 	}}, nil
@@ -188,7 +189,7 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 		err = fmt.Errorf("the approved ttl %s is not a whole number of seconds", ttl)
 	}
 	if err != nil {
-		p.m.recordQuietly(approvalEvent(audit.Refused, p.Request, err.Error()))
+		p.m.recordQuietly(requestEvent(audit.Refused, "", p.Request, err.Error()))
 		return err
 	}
 	r := p.Request
@@ -197,10 +198,10 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 	if ttl != asked {
 		detail = fmt.Sprintf("ttl shortened from %s to %s", ShortDuration(asked), ShortDuration(ttl))
 	}
-	if err := p.m.Record(approvalEvent(audit.Approved, r, detail)); err != nil {
+	if err := p.m.Record(requestEvent(audit.Approved, "", r, detail)); err != nil {
 		return p.m.auditError(err)
 	}
-	p.Request, p.approved = r, true
+	p.Request = r
 	return nil
 }
 
@@ -211,21 +212,21 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 func (p *Pending) Decline(approver, detail string) {
 	r := p.Request
 	r.Approver = approver
-	p.m.recordQuietly(approvalEvent(audit.Declined, r, detail))
-	p.m.recordQuietly(approvalEvent(audit.Refused, r, "not approved: "+detail))
+	p.m.recordQuietly(requestEvent(audit.Declined, "", r, detail))
+	p.m.recordQuietly(requestEvent(audit.Refused, "", r, "not approved: "+detail))
 }
 
 // Grant makes the grant: once approved when approval is needed, else with
-// Approver "policy".
+// Approver "policy". The checks [Manager.Ask] made are not repeated: an
+// approval only shortens the ttl, within the bounds Approve checks, and
+// max_grants is checked again under the profiles file's lock.
 func (p *Pending) Grant(ctx context.Context) (Session, error) {
-	if p.Needed && !p.approved {
-		// A front-end that skipped the question must not grant by mistake.
-		return Session{}, errors.New("this grant needs a person's approval, and none was given")
-	}
 	if !p.Needed {
 		p.Request.Approver = ApproverPolicy
 	}
-	return p.m.Grant(ctx, p.Request)
+	return p.m.recordRefusal(p.Request, func(id *string) (Session, error) {
+		return p.m.grant(ctx, p.Request, p.arns, p.policy, id)
+	})
 }
 
 // Command is the CLI command a person can run in a terminal to make this
@@ -242,14 +243,6 @@ func (p *Pending) Command() string {
 	}
 	b.WriteString(" -t " + ShortDuration(p.Request.TTL))
 	return b.String()
-}
-
-// approvalEvent is the audit event kind for r; detail says why for a
-// decline or a refusal.
-func approvalEvent(kind string, r Request, detail string) audit.Event {
-	e := requestEvent(kind, "", r)
-	e.Detail = clip(detail, maxAuditText)
-	return e
 }
 
 // recordQuietly records e where a failed write changes nothing: the grant

@@ -56,9 +56,9 @@ type Auditor interface {
 	Append(audit.Event) error
 }
 
-// Record appends e, stamped with the time now, to the audit log. Front-ends
-// record what happens before [Manager.Grant] (requested, approved, declined);
-// the Manager records the rest.
+// Record appends e, stamped with the time now, to the audit log. The grant
+// use cases record every event themselves; see [Manager.Ask] for those before
+// a grant.
 func (m *Manager) Record(e audit.Event) error {
 	if m.Audit == nil {
 		return nil
@@ -162,14 +162,22 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 	if r.TTL == 0 {
 		r.TTL = m.Config.DefaultTTL
 	}
-	var id string
-	s, err := m.grant(ctx, r, &id)
-	if err != nil {
-		e := requestEvent(audit.Refused, id, r)
-		e.Detail = clip(err.Error(), maxAuditText)
-		if aerr := m.Record(e); aerr != nil {
-			m.log().Warn("recording a refusal in the audit log failed", "err", aerr)
+	return m.recordRefusal(r, func(id *string) (Session, error) {
+		arns, policy, err := m.check(r)
+		if err != nil {
+			return Session{}, err
 		}
+		return m.grant(ctx, r, arns, policy, id)
+	})
+}
+
+// recordRefusal runs try, a grant of r, and records a "refused" entry when
+// it fails; try sets *id once the grant has one.
+func (m *Manager) recordRefusal(r Request, try func(id *string) (Session, error)) (Session, error) {
+	var id string
+	s, err := try(&id)
+	if err != nil {
+		m.recordQuietly(requestEvent(audit.Refused, id, r, err.Error()))
 	}
 	return s, err
 }
@@ -182,13 +190,13 @@ const (
 )
 
 // requestEvent is the audit entry of kind for r and grant id, which may
-// still be empty.
-func requestEvent(kind, id string, r Request) audit.Event {
+// still be empty; detail says why for a decline or a refusal.
+func requestEvent(kind, id string, r Request, detail string) audit.Event {
 	access := r.Access
 	if len(access) > maxAuditServices {
 		access = access[:maxAuditServices]
 	}
-	e := audit.Event{Event: kind, Reason: clip(r.Reason, MaxReason), Client: clip(r.Client, maxAuditText), Approver: clip(r.Approver, maxAuditText)}
+	e := audit.Event{Event: kind, Reason: clip(r.Reason, MaxReason), Client: clip(r.Client, maxAuditText), Approver: clip(r.Approver, maxAuditText), Detail: clip(detail, maxAuditText)}
 	for _, a := range access {
 		svc := clip(a.Service, 100)
 		e.Services = append(e.Services, svc)
@@ -247,12 +255,13 @@ func sessionEvent(kind string, e profiles.Entry) audit.Event {
 	return audit.Event{Event: kind, Session: e.Name(), Services: s.Services(), Levels: s.Levels()}
 }
 
-// grant is Grant before the refusal is recorded; it sets *id once the grant
-// has one.
-func (m *Manager) grant(ctx context.Context, r Request, idp *string) (Session, error) {
-	arns, policy, err := m.check(r)
-	if err != nil {
-		return Session{}, err
+// grant makes a grant of r, which [Manager.check] passed with arns and
+// policy; it sets *idp once the grant has one. Every grant comes through
+// here, so here a grant that needs a person is refused unless one approved
+// it (see [Pending.Approve]).
+func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy string, idp *string) (Session, error) {
+	if m.Config.NeedsApproval(r.Access) && r.Approver != ApproverElicitation && r.Approver != ApproverTerminal {
+		return Session{}, errors.New("this grant needs a person's approval, and none was given")
 	}
 	newID := m.NewID
 	if newID == nil {
@@ -313,7 +322,7 @@ func (m *Manager) grant(ctx context.Context, r Request, idp *string) (Session, e
 		}
 		// Last, so that nothing after it can fail but the file write; an
 		// error here aborts the write and rolls the grant back.
-		e := requestEvent(audit.Granted, id, r)
+		e := requestEvent(audit.Granted, id, r, "")
 		e.AccessKey = MaskKey(creds.AccessKeyID)
 		if err := m.Record(e); err != nil {
 			return fmt.Errorf("the audit log could not record the grant, so it was not made: %w; check %s (timebound-iam audit --verify)", err, m.auditPath())

@@ -436,6 +436,6 @@ func accessText(access []Access) string {
 // approves nothing: requested, then refused for detail.
 func (m *Manager) refuseUnasked(r Request, detail string) {
 	r.Approver = ""
-	m.recordQuietly(approvalEvent(audit.Requested, r, ""))
-	m.recordQuietly(approvalEvent(audit.Refused, r, detail))
+	m.recordQuietly(requestEvent(audit.Requested, "", r, ""))
+	m.recordQuietly(requestEvent(audit.Refused, "", r, detail))
 }

@@ -587,3 +587,22 @@ func TestMCPApprovalStatesAreBounded(t *testing.T) {
 	h.clock.Add(2*grant.DefaultApprovalTimeout + time.Second)
 	issue(h, h.cs, s3Full("1h"))
 }
+
+// TestGrantNeedsApproverOnRecord: Manager.Grant itself, which every front
+// end ends in, refuses a grant that needs a person unless the request names
+// a person's channel: "policy", or none, is not enough.
+func TestGrantNeedsApproverOnRecord(t *testing.T) {
+	h := newHarness(t, func(h *harness) { h.m.Config.Approval = "full" })
+	for _, approver := range []string{"", grant.ApproverPolicy} {
+		_, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, TTL: 15 * time.Minute, Approver: approver})
+		if err == nil || !strings.Contains(err.Error(), "needs a person's approval") {
+			t.Errorf("Grant with approver %q = %v; want refused", approver, err)
+		}
+	}
+	if n := len(h.sts.calls()); n != 0 {
+		t.Errorf("%d AssumeRole calls; want none", n)
+	}
+	if _, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, TTL: 15 * time.Minute, Approver: grant.ApproverTerminal}); err != nil {
+		t.Errorf("Grant approved on the terminal: %v", err)
+	}
+}

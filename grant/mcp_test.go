@@ -724,7 +724,9 @@ func TestGrantAttributionOnTheWire(t *testing.T) {
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home}, Exe: testExe, Now: time.Now,
 	}
 	access := []grant.Access{{Service: "s3", Level: grant.ReadOnly}, {Service: "logs", Level: grant.Full}}
-	s, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli"})
+	// logs at full needs a person under the default approval: as if one
+	// approved it on the terminal.
+	s, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli", Approver: grant.ApproverTerminal})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -757,7 +759,7 @@ func TestGrantAttributionOnTheWire(t *testing.T) {
 
 	// What STS refuses, the stand-in refuses: the checks above can fail.
 	m.Config.SourceIdentity = "alice smith"
-	if _, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli"}); err == nil || !strings.Contains(err.Error(), "'alice smith' at 'sourceIdentity' failed to satisfy constraint") {
+	if _, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli", Approver: grant.ApproverTerminal}); err == nil || !strings.Contains(err.Error(), "'alice smith' at 'sourceIdentity' failed to satisfy constraint") {
 		t.Errorf("a SourceIdentity with a space: err = %v, want STS's ValidationError", err)
 	}
 	for _, tag := range []types.Tag{

@@ -448,8 +448,15 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 	if d.Config.MaxLevels[svc] == grant.ViewOnly {
 		level = grant.ViewOnly
 	}
+	access := []grant.Access{{Service: svc, Level: level}}
+	// A probe is a grant like any other: where it would need a person's
+	// approval, doctor does not make it.
+	if d.Config.NeedsApproval(access) {
+		return warn(RoleCheck, fmt.Sprintf("not probed: a %s %s grant needs a person's approval here (approval = %s)", svc, level, d.Config.Approval),
+			fmt.Sprintf("test the role in a terminal: timebound-iam grant -s %s:%s -t 15m, then timebound-iam revoke it", svc, level))
+	}
 	s, err := g.Grant(ctx, grant.Request{
-		Access: []grant.Access{{Service: svc, Level: level}},
+		Access: access,
 		TTL:    grant.MinTTL,
 		Reason: "timebound-iam doctor: can the broker role be assumed",
 		Client: "doctor",

@@ -551,6 +551,19 @@ func TestRole(t *testing.T) {
 	}
 }
 
+// TestRoleNeedsApproval: where the probe grant would need a person's
+// approval, doctor makes no grant and says how to test the role by hand.
+func TestRoleNeedsApproval(t *testing.T) {
+	d := healthy(t)
+	d.Config = config(t, d.Config.Home, map[string]string{"approval": "always"})
+	g := &fakeGranter{}
+	d.Granter = func(context.Context) (Granter, error) { return g, nil }
+	want(t, run(t, d, RoleCheck), Warn, "not probed: a s3 read_only grant needs a person's approval here (approval = always)", "timebound-iam grant -s s3:read_only -t 15m")
+	if g.req.Access != nil {
+		t.Errorf("doctor made a grant %+v; want none", g.req)
+	}
+}
+
 // TestRoleWithManager runs the role check through the real grant.Manager, the
 // real profiles file and a keyring, with STS faked: the grant is made, revoked,
 // and leaves neither keychain item nor profile behind.
