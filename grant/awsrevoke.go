@@ -91,9 +91,6 @@ type RevokedSession struct {
 	Expires time.Time
 }
 
-// sessionName is the RoleSessionName of grant id's AssumeRole.
-func sessionName(id string) string { return "timebound-iam-" + id }
-
 type revokedStatement struct {
 	Sid       string           `json:"Sid"`
 	Effect    string           `json:"Effect"`
@@ -108,6 +105,12 @@ type revokedCondition struct {
 }
 
 // statement is the Deny of s's session.
+// dead reports whether s's credentials have expired at now, with a grace
+// for clock skew: its deny is no longer needed.
+func (s RevokedSession) dead(now time.Time) bool {
+	return !now.Before(wholeSecond(s.Expires).Add(revokedGrace))
+}
+
 func (s RevokedSession) statement() revokedStatement {
 	return revokedStatement{
 		Sid: revokedSidPrefix + s.ID, Effect: "Deny", Action: "*", Resource: "*",
@@ -180,7 +183,6 @@ func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 			}
 		}
 	}
-	dead := func(s RevokedSession) bool { return !now.Before(wholeSecond(s.Expires).Add(revokedGrace)) }
 
 	// Sessions to write, by id: the added ones replace their old statements
 	// in place, keeping the later expiry, and the rest go at the end.
@@ -213,7 +215,7 @@ func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 			}
 			delete(adding, s.ID)
 		}
-		if dead(s) {
+		if s.dead(now) {
 			pruned = append(pruned, s.ID)
 			continue
 		}
@@ -222,7 +224,7 @@ func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 	}
 	for _, id := range order {
 		s, ok := adding[id]
-		if !ok || dead(s) {
+		if !ok || s.dead(now) {
 			continue
 		}
 		st := s.statement()
@@ -399,7 +401,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 			return d
 		}
 		s := RevokedSession{ID: id, Expires: e.Expires}
-		if !now.Before(wholeSecond(s.Expires).Add(revokedGrace)) {
+		if s.dead(now) {
 			d.Expired = append(d.Expired, id)
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
 )
@@ -133,11 +134,12 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		return Config{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if len(data) > 0 {
-		if err := checkSyntax(path, data); err != nil {
-			return Config{}, err
-		}
 		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
 		if err != nil {
+			// ini.v1 names no line; checkSyntax finds the one it refused.
+			if serr := checkSyntax(path, data); serr != nil {
+				return Config{}, serr
+			}
 			return Config{}, fmt.Errorf("%s is not valid INI: %w", path, err)
 		}
 		for _, s := range f.Sections() {
@@ -171,7 +173,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		STSDialect:     values["sts_dialect"],
 		KeyringBackend: values["keyring_backend"],
 		SourceIdentity: values["source_identity"],
-		FilePassphrase: getenv("TIMEBOUND_IAM_FILE_PASSPHRASE"),
+		FilePassphrase: getenv(keychain.PassphraseEnv),
 		DefaultTTL:     DefaultDefaultTTL,
 		MaxTTL:         DefaultMaxTTL,
 		STSTimeout:     DefaultSTSTimeout,
@@ -250,13 +252,9 @@ func (c Config) CheckRole() error {
 // linked into the credential_process helper, and compiling `^[\w+=,.@-]*$`
 // at start-up costs every AWS CLI call a quarter of a millisecond.
 func iamNameChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return only(s, func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0
+	})
 }
 
 // parseServices reads the services key: prefixes separated by commas or

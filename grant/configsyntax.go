@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// checkSyntax reports the first line of the config file at path that is not
-// INI as [LoadConfig] reads it, by its line number: ini's own errors quote
-// the text but not where it is. Blank lines, # and ; comments, [section]
+// checkSyntax, once ini.v1 has refused the config file at path, reports the
+// first line that is not INI as [LoadConfig] reads it, by its line number:
+// ini's own errors quote the text but not where it is. Blank lines, # and ; comments, [section]
 // headers and key = value (or key: value) lines pass; a value opened with
 // """ may run over several lines until the closing """.
 func checkSyntax(path string, data []byte) error {

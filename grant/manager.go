@@ -368,7 +368,7 @@ const (
 func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.AssumeRoleInput {
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(m.Config.RoleARN),
-		RoleSessionName: aws.String("timebound-iam-" + id),
+		RoleSessionName: aws.String(sessionName(id)),
 		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
 		Policy:          aws.String(policy),
 		Tags: []types.Tag{
@@ -386,6 +386,10 @@ func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.Assu
 	}
 	return in
 }
+
+// sessionName is the RoleSessionName of grant id's AssumeRole; the AWS-side
+// revoke denies it by that name.
+func sessionName(id string) string { return "timebound-iam-" + id }
 
 // maxTagValue is STS's limit on a session tag's value, in characters.
 const maxTagValue = 256

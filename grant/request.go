@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // Level is how much of a service a grant allows.
@@ -242,9 +243,7 @@ func checkARN(arn string) error {
 	if len(arn) > MaxARN {
 		return fmt.Errorf("it is %d characters; at most %d", len(arn), MaxARN)
 	}
-	if !only(arn, func(c byte) bool {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/:*?._-+=,@", c) >= 0
-	}) {
+	if !profiles.SafeResource(arn) {
 		return errors.New("use only letters, digits and / : * ? . _ - + = , @ (no spaces, quotes or control characters)")
 	}
 	parts := strings.SplitN(arn, ":", 6)

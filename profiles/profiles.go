@@ -72,10 +72,10 @@ type Entry struct {
 	Expires time.Time
 	Revoked time.Time // zero unless Status is Revoked
 	// Resources are the ARNs the grant is narrowed to, each a
-	// [safeResource]; none means every resource.
+	// [SafeResource]; none means every resource.
 	Resources []string
 	// Role is the ARN of the broker role the grant assumed, a
-	// [safeResource]; empty in sections written before it was recorded.
+	// [SafeResource]; empty in sections written before it was recorded.
 	Role string
 }
 
@@ -114,11 +114,12 @@ func safeWord(w string) bool {
 	})
 }
 
-// safeResource reports whether r is an ARN-like word that cannot break out of
-// its line or be read as anything but a value, by ini.v1 or by the AWS CLI:
-// 1-1024 of [A-Za-z0-9/:*?._+=,@-], so no whitespace, quote, backslash,
-// comment character or bracket.
-func safeResource(r string) bool {
+// SafeResource reports whether r is an ARN-like word that cannot break out
+// of its line or be read as anything but a value, by ini.v1 or by the AWS
+// CLI: 1-1024 of [A-Za-z0-9/:*?._+=,@-], so no whitespace, quote,
+// backslash, comment character or bracket. Grant requests are checked with it
+// too, so that nothing STS granted fails to be written here.
+func SafeResource(r string) bool {
 	return len(r) >= 1 && len(r) <= 1024 && only(r, func(c byte) bool {
 		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/:*?._+=,@-", c) >= 0
 	})
@@ -190,11 +191,11 @@ func render(e Entry) ([]byte, error) {
 		}
 	}
 	for _, r := range e.Resources {
-		if !safeResource(r) {
+		if !SafeResource(r) {
 			return nil, fmt.Errorf("profile %s: resource %q is not an ARN of [A-Za-z0-9/:*?._+=,@-]", e.Name(), r)
 		}
 	}
-	if e.Role != "" && !safeResource(e.Role) {
+	if e.Role != "" && !SafeResource(e.Role) {
 		return nil, fmt.Errorf("profile %s: role %q is not an ARN of [A-Za-z0-9/:*?._+=,@-]", e.Name(), e.Role)
 	}
 	line, err := CredentialProcess(e)
@@ -251,10 +252,17 @@ func parse(id string, text []byte, home string) (Entry, error) {
 		}
 		e.Access = append(e.Access, Access{svc, lvl})
 	}
+	// Read back only what render would write again: a section a prune or a
+	// revoke could not rewrite is better kept as it is, as a problem.
 	if res := strings.Fields(s.Key("tb_resources").String()); len(res) > 0 {
+		for _, r := range res {
+			if !SafeResource(r) {
+				return Entry{}, fmt.Errorf("tb_resources word %q is not an ARN", r)
+			}
+		}
 		e.Resources = res
 	}
-	if e.Role = s.Key("tb_role").String(); e.Role != "" && !safeResource(e.Role) {
+	if e.Role = s.Key("tb_role").String(); e.Role != "" && !SafeResource(e.Role) {
 		return Entry{}, fmt.Errorf("tb_role %q is not an ARN", e.Role)
 	}
 	for key, dst := range map[string]*time.Time{"tb_created": &e.Created, "tb_expires": &e.Expires, "tb_revoked": &e.Revoked} {

@@ -372,6 +372,8 @@ func TestMalformedSectionKept(t *testing.T) {
 		{"empty tb_access", "[profile tb-abcd2345]\n" + line + "tb_access =\ntb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_access is missing or empty"},
 		{"missing tb_access", "[profile tb-abcd2345]\n" + line + "tb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_access is missing or empty"},
 		{"bad tb_revoked", "[profile tb-abcd2345]\n" + line + "tb_status = revoked\ntb_expires = 2026-11-25T14:30:00Z\ntb_revoked = 14:10\n\n", "tb_revoked"},
+		{"bad tb_resources word", "[profile tb-abcd2345]\n" + line + "tb_access = s3:read_only\ntb_resources = arn:aws:s3:::a\"b;c\ntb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_resources word"},
+		{"bad tb_role", "[profile tb-abcd2345]\n" + line + "tb_access = s3:read_only\ntb_role = arn:aws:iam::1:role/a\"b\ntb_status = active\ntb_expires = 2026-11-25T14:30:00Z\n\n", "tb_role"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFile(t)

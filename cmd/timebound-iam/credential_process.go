@@ -43,7 +43,7 @@ func credentialProcess(c *cli.Context) error {
 		r.RevokedAt = *t
 	}
 	open := func() (credproc.Getter, error) {
-		return keychain.Open(keychain.Options{Backend: c.String("backend"), Dir: c.String("home"), Passphrase: os.Getenv("TIMEBOUND_IAM_FILE_PASSPHRASE")})
+		return keychain.Open(keychain.Options{Backend: c.String("backend"), Dir: c.String("home"), Passphrase: os.Getenv(keychain.PassphraseEnv)})
 	}
 	return credproc.Run(c.App.Writer, open, r, time.Now())
 }
