@@ -56,6 +56,33 @@ func (c *Config) loadApproval(values map[string]string) error {
 	return nil
 }
 
+// ApprovalWait is how long a person has to answer: ApprovalTimeout, or
+// [DefaultApprovalTimeout] for a Config that LoadConfig did not fill in.
+func (c Config) ApprovalWait() time.Duration {
+	if c.ApprovalTimeout <= 0 {
+		return DefaultApprovalTimeout
+	}
+	return c.ApprovalTimeout
+}
+
+// ApprovalSetting is the approval key's value as [Config.NeedsApproval]
+// applies it: [ApprovalFull] when unset.
+func (c Config) ApprovalSetting() string {
+	if c.Approval == "" {
+		return ApprovalFull
+	}
+	return c.Approval
+}
+
+// AccessText writes access as "s3 full, logs read_only".
+func AccessText(access []Access) string {
+	parts := make([]string, len(access))
+	for i, a := range access {
+		parts[i] = a.Service + " " + string(a.Level)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // NeedsApproval reports whether a person must approve a grant of access:
 // always with approval = always; with approval = full (or unset) when any
 // service is at level full; and whatever approval says, when any service is
@@ -106,7 +133,7 @@ func (p ApprovalPrompt) String() string {
 	}
 	fmt.Fprintf(&b, "account:   %s\n", p.Account)
 	fmt.Fprintf(&b, "role:      %s\n", p.Role)
-	fmt.Fprintf(&b, "access:    %s\n", accessText(p.Access))
+	fmt.Fprintf(&b, "access:    %s\n", AccessText(p.Access))
 	if len(p.Resources) > 0 {
 		fmt.Fprintf(&b, "resources: %s\n", strings.Join(p.Resources, " "))
 	}

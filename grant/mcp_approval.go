@@ -97,17 +97,14 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 	if !canElicit(req.ClientCapabilities()) {
 		p.Decline(ApproverElicitation, "no elicitation support")
 		return nil, fmt.Errorf("this grant (%s for %s) needs the user's approval, but this MCP client (%q) cannot ask for it: it declared no elicitation support. No grant was made. %s",
-			accessText(p.Request.Access), ShortDuration(p.Request.TTL), p.Request.Client, approveInstead(p))
+			AccessText(p.Request.Access), ShortDuration(p.Request.TTL), p.Request.Client, approveInstead(p))
 	}
 	state, err := newRequestState()
 	if err != nil {
 		p.Decline(ApproverElicitation, "no request state")
 		return nil, err
 	}
-	timeout := m.Config.ApprovalTimeout
-	if timeout <= 0 {
-		timeout = DefaultApprovalTimeout
-	}
+	timeout := m.Config.ApprovalWait()
 	now := m.Now()
 	is := &issued{p: p, session: req.Session, expires: now.Add(timeout)}
 	if rt, ok := ctx.Value(roundTripKey{}).(*roundTrip); ok && req.ProtocolVersion() < protocolInputRequests {
@@ -193,25 +190,31 @@ func (a *approvals) sweep(now time.Time, timeout time.Duration) (late []*issued)
 	return late
 }
 
+// spend marks the request state as answered, if it is still waiting, and
+// returns it with the status it had; nil for a state never issued or swept.
+func (a *approvals) spend(state string) (*issued, issuedStatus) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	is := a.byState[state]
+	if is == nil {
+		return nil, expired
+	}
+	was := is.status
+	if was == waiting {
+		is.status = answered
+		if is.timer != nil {
+			is.timer.Stop()
+		}
+	}
+	return is, was
+}
+
 // answer checks the approval answer in req for r and returns r's pending
 // grant, approved; or the error that refuses it. The state is spent by this
 // call, whatever the answer.
 func (a *approvals) answer(m *Manager, req *mcp.CallToolRequest, r Request) (*Pending, error) {
-	state := req.Params.RequestState
 	now := m.Now()
-	a.mu.Lock()
-	is := a.byState[state]
-	var was issuedStatus
-	if is != nil {
-		was = is.status
-		if was == waiting {
-			is.status = answered
-			if is.timer != nil {
-				is.timer.Stop()
-			}
-		}
-	}
-	a.mu.Unlock()
+	is, was := a.spend(req.Params.RequestState)
 
 	again := "No grant was made; call grant_access again, without inputResponses or requestState, so that the user is asked."
 	if is == nil {
@@ -234,7 +237,7 @@ func (a *approvals) answer(m *Manager, req *mcp.CallToolRequest, r Request) (*Pe
 		p.Decline(ApproverElicitation, "its request state was presented for another request")
 		m.refuseUnasked(r, "approval request state issued for another request")
 		return nil, fmt.Errorf("this approval answer's requestState was issued for another request (%s for %s), not this one (%s for %s); it approves neither. %s",
-			accessText(p.Request.Access), ShortDuration(p.Request.TTL), accessText(r.Access), ShortDuration(r.TTL), again)
+			AccessText(p.Request.Access), ShortDuration(p.Request.TTL), AccessText(r.Access), ShortDuration(r.TTL), again)
 	}
 	res, ok := req.Params.InputResponses[approvalInputID].(*mcp.ElicitResult)
 	if !ok {
@@ -303,17 +306,7 @@ func (a *approvals) roundTrips() mcp.Middleware {
 // failedRoundTrip ends the approval request state whose elicitation round
 // trip failed with err, and says why as a tool error.
 func (a *approvals) failedRoundTrip(ctx context.Context, state string, err error) *mcp.CallToolResult {
-	a.mu.Lock()
-	is := a.byState[state]
-	was := expired
-	if is != nil {
-		was = is.status
-		if was == waiting {
-			is.status = answered
-			is.timer.Stop()
-		}
-	}
-	a.mu.Unlock()
+	is, was := a.spend(state)
 	res := &mcp.CallToolResult{}
 	if is == nil {
 		res.SetError(fmt.Errorf("the approval request failed (%v); no grant was made", err))
@@ -393,43 +386,23 @@ func approvalMessage(p *Pending) string {
 // approveInstead tells the agent how a person can approve the grant instead.
 func approveInstead(p *Pending) string {
 	return fmt.Sprintf("Tell the user; they can make this grant in a terminal with `%s`, where they are asked to approve it, or change approval (now %q) in %s.",
-		p.Command(), approvalValue(p.m.Config.Approval), p.m.Config.ConfigFile())
-}
-
-func approvalValue(v string) string {
-	if v == "" {
-		return ApprovalFull
-	}
-	return v
+		p.Command(), p.m.Config.ApprovalSetting(), p.m.Config.ConfigFile())
 }
 
 // declined says that p was not approved, and what the agent does next.
 func declined(p *Pending, what string) error {
 	return fmt.Errorf("%s (%s for %s); no grant was made. Do not call grant_access again for it on your own: ask the user what they want. %s",
-		what, accessText(p.Request.Access), ShortDuration(p.Request.TTL), approveInstead(p))
+		what, AccessText(p.Request.Access), ShortDuration(p.Request.TTL), approveInstead(p))
 }
 
 func timedOut(p *Pending) error {
-	timeout := p.m.Config.ApprovalTimeout
-	if timeout <= 0 {
-		timeout = DefaultApprovalTimeout
-	}
-	return declined(p, fmt.Sprintf("nobody answered the approval request within %s", ShortDuration(timeout)))
+	return declined(p, fmt.Sprintf("nobody answered the approval request within %s", ShortDuration(p.m.Config.ApprovalWait())))
 }
 
 // sameRequest reports whether b asks for exactly what a asked for.
 func sameRequest(a, b Request) bool {
 	return slices.Equal(a.Access, b.Access) && a.TTL == b.TTL && slices.Equal(a.Resources, b.Resources) &&
 		a.Reason == b.Reason && a.Client == b.Client
-}
-
-// accessText writes access as "s3 full, logs read_only".
-func accessText(access []Access) string {
-	parts := make([]string, len(access))
-	for i, a := range access {
-		parts[i] = a.Service + " " + string(a.Level)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // refuseUnasked records a request that came with an approval answer that

@@ -157,7 +157,7 @@ func (e *PolicyTooLargeError) Error() string {
 		var names []string
 		for _, g := range e.Groups {
 			for _, a := range g {
-				names = append(names, e.accessText(a))
+				names = append(names, e.AccessText(a))
 			}
 		}
 		slices.Sort(names)
@@ -181,12 +181,12 @@ func (e *PolicyTooLargeError) Error() string {
 func (e *PolicyTooLargeError) groupText(g []Access) string {
 	q := make([]string, len(g))
 	for i, a := range g {
-		q[i] = strconv.Quote(e.accessText(a))
+		q[i] = strconv.Quote(e.AccessText(a))
 	}
 	return "[" + strings.Join(q, ",") + "]"
 }
 
-func (e *PolicyTooLargeError) accessText(a Access) string {
+func (e *PolicyTooLargeError) AccessText(a Access) string {
 	if e.mixed {
 		return a.Service + ":" + string(a.Level)
 	}

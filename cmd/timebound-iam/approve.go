@@ -24,7 +24,7 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		p.Decline(grant.ApproverTerminal, "no terminal")
 		return withHint(fmt.Errorf("this grant (%s) needs approval, and stdin is not a terminal to ask on; no grant was made", grantText(p)),
-			"run it in a terminal, where you are asked to approve it; or change approval (now %q) in %s", m.Config.Approval, m.Config.ConfigFile())
+			"run it in a terminal, where you are asked to approve it; or change approval (now %q) in %s", m.Config.ApprovalSetting(), m.Config.ConfigFile())
 	}
 	fmt.Fprintf(stderr, "%s: this grant needs your approval:\n", prog)
 	for _, line := range strings.SplitAfter(strings.TrimSuffix(p.Prompt.String(), "\n"), "\n") {
@@ -32,10 +32,7 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 	}
 	fmt.Fprintf(stderr, "\nApprove? [y/N, or a shorter ttl such as %s] ", grant.ShortDuration(grant.MinTTL))
 
-	timeout := m.Config.ApprovalTimeout
-	if timeout <= 0 {
-		timeout = grant.DefaultApprovalTimeout
-	}
+	timeout := m.Config.ApprovalWait()
 	answer := make(chan string, 1)
 	go func() { answer <- readLine(f) }()
 	var line string
@@ -87,9 +84,5 @@ func readLine(f *os.File) string {
 
 // grantText is "s3 full, logs read_only for 30m".
 func grantText(p *grant.Pending) string {
-	parts := make([]string, len(p.Request.Access))
-	for i, a := range p.Request.Access {
-		parts[i] = a.Service + " " + string(a.Level)
-	}
-	return strings.Join(parts, ", ") + " for " + grant.ShortDuration(p.Request.TTL)
+	return grant.AccessText(p.Request.Access) + " for " + grant.ShortDuration(p.Request.TTL)
 }

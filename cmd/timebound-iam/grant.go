@@ -109,11 +109,7 @@ func grantAction(c *cli.Context) error {
 // how much of STS's limits its session policy takes, and how to use it.
 func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Session, ttl time.Duration) {
 	out := m.Output(s)
-	parts := make([]string, len(s.Access))
-	for i, a := range s.Access {
-		parts[i] = a.Service + " " + string(a.Level)
-	}
-	fmt.Fprintf(w, "%s%s %s: %s until %s (%s)\n", prefix, verb, out.Profile, strings.Join(parts, ", "), out.ExpiresAt, ttl)
+	fmt.Fprintf(w, "%s%s %s: %s until %s (%s)\n", prefix, verb, out.Profile, grant.AccessText(s.Access), out.ExpiresAt, ttl)
 	if len(out.Resources) > 0 {
 		fmt.Fprintf(w, "%sresources: %s\n", prefix, strings.Join(out.Resources, " "))
 	}

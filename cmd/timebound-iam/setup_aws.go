@@ -158,7 +158,7 @@ func setupAWS(c *cli.Context) error {
 		}
 	case len(before) > 0:
 		ceiling = before
-		fmt.Fprintf(errw, "%s: services from %s: %s\n", prog, cfg.ConfigFile(), accessText(before))
+		fmt.Fprintf(errw, "%s: services from %s: %s\n", prog, cfg.ConfigFile(), AccessText(before))
 	default:
 		return withHint(errors.New("no service given"), "name the services the broker may reach with -s, e.g. -s s3,logs -s lambda:full")
 	}
@@ -339,7 +339,7 @@ func lowerLevel(a, b grant.Level) grant.Level {
 }
 
 // accessText writes a ceiling as -s takes it: "s3, logs, lambda:full".
-func accessText(access []grant.Access) string {
+func AccessText(access []grant.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service
@@ -355,7 +355,7 @@ func accessText(access []grant.Access) string {
 // typed the services.
 func askServices(p *prompter, def []grant.Access) ([]grant.Access, bool, error) {
 	for {
-		answer, answered, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", accessText(def))
+		answer, answered, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", AccessText(def))
 		if err != nil {
 			return nil, false, err
 		}

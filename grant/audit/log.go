@@ -165,11 +165,9 @@ func (l *Log) tip(f *os.File, size int64) (head, error) {
 		return head{}, fmt.Errorf("reading the audit log %s: %w", l.Path, err)
 	}
 	var fromFile head
-	if last != nil {
-		var e Entry
-		if json.Unmarshal(last, &e) == nil {
-			fromFile = head{Seq: e.Seq, Hash: Hash(last)}
-		}
+	var lastEntry Entry
+	if last != nil && json.Unmarshal(last, &lastEntry) == nil {
+		fromFile = head{Seq: lastEntry.Seq, Hash: Hash(last)}
 	}
 	h, ok, err := readHead(l.HeadPath())
 	if err != nil {
@@ -180,11 +178,8 @@ func (l *Log) tip(f *os.File, size int64) (head, error) {
 		return head{Hash: Genesis}, nil
 	case !ok:
 		return fromFile, nil
-	case fromFile.Seq == h.Seq+1:
-		var e Entry
-		if json.Unmarshal(last, &e) == nil && e.Prev == h.Hash {
-			return fromFile, nil
-		}
+	case fromFile.Seq == h.Seq+1 && lastEntry.Prev == h.Hash:
+		return fromFile, nil
 	}
 	return h, nil
 }

@@ -452,7 +452,7 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 	// A probe is a grant like any other: where it would need a person's
 	// approval, doctor does not make it.
 	if d.Config.NeedsApproval(access) {
-		return warn(RoleCheck, fmt.Sprintf("not probed: a %s %s grant needs a person's approval here (approval = %s)", svc, level, d.Config.Approval),
+		return warn(RoleCheck, fmt.Sprintf("not probed: a %s %s grant needs a person's approval here (approval = %s)", svc, level, d.Config.ApprovalSetting()),
 			fmt.Sprintf("test the role in a terminal: timebound-iam grant -s %s:%s -t 15m, then timebound-iam revoke it", svc, level))
 	}
 	s, err := g.Grant(ctx, grant.Request{
