@@ -84,8 +84,8 @@ const revokedGrace = 5 * time.Minute
 // included: the local revoke has happened already, and the user is waiting.
 const awsRevokeTimeout = 30 * time.Second
 
-// RevokedSession is a grant whose role session the deny policy names.
-type RevokedSession struct {
+// revokedSession is a grant whose role session the deny policy names.
+type revokedSession struct {
 	ID string
 	// Expires is when the grant's credentials expire, as STS reported it.
 	Expires time.Time
@@ -107,11 +107,11 @@ type revokedCondition struct {
 // statement is the Deny of s's session.
 // dead reports whether s's credentials have expired at now, with a grace
 // for clock skew: its deny is no longer needed.
-func (s RevokedSession) dead(now time.Time) bool {
+func (s revokedSession) dead(now time.Time) bool {
 	return !now.Before(wholeSecond(s.Expires).Add(revokedGrace))
 }
 
-func (s RevokedSession) statement() revokedStatement {
+func (s revokedSession) statement() revokedStatement {
 	return revokedStatement{
 		Sid: revokedSidPrefix + s.ID, Effect: "Deny", Action: "*", Resource: "*",
 		Condition: revokedCondition{
@@ -131,30 +131,30 @@ func wholeSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // parseRevoked returns the session a statement of ours denies. A statement
 // that only looks like ours (our Sid prefix, anything else changed) is not
 // ours: it is kept as it is.
-func parseRevoked(raw json.RawMessage) (RevokedSession, bool) {
+func parseRevoked(raw json.RawMessage) (revokedSession, bool) {
 	var st revokedStatement
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if dec.Decode(&st) != nil {
-		return RevokedSession{}, false
+		return revokedSession{}, false
 	}
 	id, ok := strings.CutPrefix(st.Sid, revokedSidPrefix)
 	if !ok || !profiles.ValidID(id) {
-		return RevokedSession{}, false
+		return revokedSession{}, false
 	}
 	expires, err := time.Parse(time.RFC3339, st.Condition.DateLessThan["aws:TokenIssueTime"])
 	if err != nil {
-		return RevokedSession{}, false
+		return revokedSession{}, false
 	}
-	s := RevokedSession{ID: id, Expires: expires}
+	s := revokedSession{ID: id, Expires: expires}
 	want, _ := json.Marshal(s.statement())
 	if !sameJSON(string(raw), string(want)) {
-		return RevokedSession{}, false
+		return revokedSession{}, false
 	}
 	return s, true
 }
 
-// RevokedPolicy returns the document the broker role's [RevokedPolicyName]
+// revokedPolicy returns the document the broker role's [RevokedPolicyName]
 // policy becomes when the sessions in add are denied: existing is its
 // current document ("" when the role has none, URL-encoded or not). The
 // statements of sessions that expired more than a few minutes before now
@@ -162,7 +162,7 @@ func parseRevoked(raw json.RawMessage) (RevokedSession, bool) {
 // added keeps the later expiry. Statements this tool did not write, and the
 // document's Version and Id, are kept as they are. It fails when existing is
 // not a policy document, or when the result exceeds IAM's limit.
-func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc string, pruned []string, err error) {
+func revokedPolicy(existing string, add []revokedSession, now time.Time) (doc string, pruned []string, err error) {
 	var old struct {
 		Version   string          `json:"Version"`
 		ID        string          `json:"Id"`
@@ -186,7 +186,7 @@ func RevokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 
 	// Sessions to write, by id: the added ones replace their old statements
 	// in place, keeping the later expiry, and the rest go at the end.
-	adding := map[string]RevokedSession{}
+	adding := map[string]revokedSession{}
 	var order []string
 	for _, s := range add {
 		if prev, ok := adding[s.ID]; ok {
@@ -388,7 +388,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 		return d
 	}
 	now := m.Now().UTC()
-	var add []RevokedSession
+	var add []revokedSession
 	for _, raw := range ids {
 		id, err := NormalizeID(raw)
 		if err != nil {
@@ -400,7 +400,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 			d.Err = fmt.Errorf("session_id %s%s: %w", profiles.Prefix, id, ErrUnknownGrant)
 			return d
 		}
-		s := RevokedSession{ID: id, Expires: e.Expires}
+		s := revokedSession{ID: id, Expires: e.Expires}
 		if s.dead(now) {
 			d.Expired = append(d.Expired, id)
 			continue
@@ -435,7 +435,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 	return d
 }
 
-func (m *Manager) denyAtAWS(ctx context.Context, add []RevokedSession, now time.Time, d *AWSDeny) error {
+func (m *Manager) denyAtAWS(ctx context.Context, add []revokedSession, now time.Time, d *AWSDeny) error {
 	if m.Config.STSDialect == DialectMinIO {
 		return errors.New("sts_dialect is minio, and MinIO has no IAM role policies to deny a session with")
 	}
@@ -474,7 +474,7 @@ func (m *Manager) denyAtAWS(ctx context.Context, add []RevokedSession, now time.
 	default:
 		existing = aws.ToString(got.PolicyDocument)
 	}
-	doc, pruned, err := RevokedPolicy(existing, add, now)
+	doc, pruned, err := revokedPolicy(existing, add, now)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ var revokeNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // writes: Deny * on *, the session matched on aws:userid, the expiry
 // recorded as the bound on aws:TokenIssueTime.
 func TestRevokedPolicyFirst(t *testing.T) {
-	doc, pruned, err := RevokedPolicy("", []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}, revokeNow)
+	doc, pruned, err := revokedPolicy("", []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}, revokeNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ const foreign = `{"Sid":"BreakGlass","Effect":"Deny","Action":["s3:Delete*","s3:
 const lookalike = `{"Sid":"TimeboundIamRevokedzzzz2222","Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"aws:userid":"*:timebound-iam-zzzz2222"},"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:00Z"}}}`
 
 func ours(id string, expires time.Time) string {
-	b, _ := json.Marshal(RevokedSession{ID: id, Expires: expires}.statement())
+	b, _ := json.Marshal(revokedSession{ID: id, Expires: expires}.statement())
 	return string(b)
 }
 
@@ -73,7 +73,7 @@ func TestRevokedPolicyMerge(t *testing.T) {
 		ours("bbbb3333", revokeNow.Add(30*time.Minute)),            // live: kept
 		ours("cccc4444", revokeNow.Add(-revokedGrace+time.Second)), // expired, within the grace: kept
 		lookalike)
-	doc, pruned, err := RevokedPolicy(existing, []RevokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
+	doc, pruned, err := revokedPolicy(existing, []revokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +103,13 @@ func TestRevokedPolicyMerge(t *testing.T) {
 	}
 
 	t.Run("URL-encoded as IAM returns it", func(t *testing.T) {
-		again, pruned2, err := RevokedPolicy(url.PathEscape(existing), []RevokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
+		again, pruned2, err := revokedPolicy(url.PathEscape(existing), []revokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
 		if err != nil || again != doc || len(pruned2) != 1 {
 			t.Errorf("from the encoded document: err %v, pruned %v, document differs: %v\n%s", err, pruned2, again != doc, again)
 		}
 	})
 	t.Run("the grace ends", func(t *testing.T) {
-		_, pruned, err := RevokedPolicy(doc, []RevokedSession{{ID: "eeee6666", Expires: revokeNow.Add(time.Hour)}}, revokeNow.Add(2*time.Second))
+		_, pruned, err := revokedPolicy(doc, []revokedSession{{ID: "eeee6666", Expires: revokeNow.Add(time.Hour)}}, revokeNow.Add(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,13 +122,13 @@ func TestRevokedPolicyMerge(t *testing.T) {
 func TestRevokedPolicyReRevoke(t *testing.T) {
 	early, late := revokeNow.Add(20*time.Minute), revokeNow.Add(40*time.Minute)
 	existing := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[%s]}`, ours("aaaa2222", early))
-	for name, add := range map[string][]RevokedSession{
+	for name, add := range map[string][]revokedSession{
 		"later expiry wins":   {{ID: "aaaa2222", Expires: late}},
 		"earlier is ignored":  {{ID: "aaaa2222", Expires: late}, {ID: "aaaa2222", Expires: early}},
 		"repeated in one add": {{ID: "aaaa2222", Expires: early}, {ID: "aaaa2222", Expires: late}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			doc, _, err := RevokedPolicy(existing, add, revokeNow)
+			doc, _, err := revokedPolicy(existing, add, revokeNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,9 +141,9 @@ func TestRevokedPolicyReRevoke(t *testing.T) {
 }
 
 func TestRevokedPolicyShapes(t *testing.T) {
-	add := []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}
+	add := []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}
 	t.Run("single statement object, old version", func(t *testing.T) {
-		doc, _, err := RevokedPolicy(`{"Version":"2008-10-17","Statement":`+foreign+`}`, add, revokeNow)
+		doc, _, err := revokedPolicy(`{"Version":"2008-10-17","Statement":`+foreign+`}`, add, revokeNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestRevokedPolicyShapes(t *testing.T) {
 		}
 	})
 	t.Run("fractional expiry as the profile holds it", func(t *testing.T) {
-		doc, _, err := RevokedPolicy("", []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour + 927*time.Millisecond)}}, revokeNow)
+		doc, _, err := revokedPolicy("", []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour + 927*time.Millisecond)}}, revokeNow)
 		if err != nil || !strings.Contains(doc, `"2026-11-25T13:00:00Z"`) {
 			t.Errorf("err %v; want the bound 13:00:00Z:\n%s", err, doc)
 		}
@@ -165,7 +165,7 @@ func TestRevokedPolicyShapes(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := RevokedPolicy(tt.existing, add, revokeNow)
+			_, _, err := revokedPolicy(tt.existing, add, revokeNow)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
@@ -176,11 +176,11 @@ func TestRevokedPolicyShapes(t *testing.T) {
 // TestRevokedPolicySize: the document refuses to outgrow IAM's limit, and
 // the count it holds is what the README states.
 func TestRevokedPolicySize(t *testing.T) {
-	var add []RevokedSession
+	var add []revokedSession
 	fits := 0
 	for i := 0; ; i++ {
-		add = append(add, RevokedSession{ID: testID(i), Expires: revokeNow.Add(time.Hour)})
-		_, _, err := RevokedPolicy("", add, revokeNow)
+		add = append(add, revokedSession{ID: testID(i), Expires: revokeNow.Add(time.Hour)})
+		_, _, err := revokedPolicy("", add, revokeNow)
 		if err != nil {
 			if !strings.Contains(err.Error(), "over the 10240 IAM allows") {
 				t.Fatalf("err = %v, want the size limit", err)
