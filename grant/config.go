@@ -408,6 +408,7 @@ func UpdateConfig(home string, values map[string]string, overwrite map[string]bo
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	defer lock.Unlock()
+	profiles.RemoveStaleTemps(path)
 	lines, err := readConfigLines(path)
 	if err != nil {
 		return nil, err

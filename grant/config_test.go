@@ -311,3 +311,19 @@ func TestConfigFileValues(t *testing.T) {
 		t.Errorf("missing file: %v, %v; want nothing", got, err)
 	}
 }
+
+// TestUpdateConfigRemovesStaleTemps: a temporary file a killed config write
+// left is removed by the next write, as for the profiles file.
+func TestUpdateConfigRemovesStaleTemps(t *testing.T) {
+	home := t.TempDir()
+	stale := filepath.Join(home, "."+ConfigName+".123456")
+	if err := os.WriteFile(stale, []byte("role_arn = half-written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UpdateConfig(home, map[string]string{"region": "eu-west-1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file %s still there: %v", stale, err)
+	}
+}

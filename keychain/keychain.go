@@ -335,7 +335,7 @@ func (s *Store) Check() error {
 
 // wrongPassphrase reports the file backend's error for an item whose key,
 // derived from the passphrase with the item's own salt, does not unwrap:
-// the passphrase is not the one it was stored with. go-jose does not export
+// the passphrase is not the one it was stored with. jose2go does not export
 // the error, so only its text is left.
 func wrongPassphrase(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "integrity check failed")

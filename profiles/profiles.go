@@ -653,7 +653,7 @@ func (f *File) Update(fn func(*Set) error) error {
 		return fmt.Errorf("locking %s: %w", f.Path, err)
 	}
 	defer lock.Unlock()
-	f.removeStaleTemps()
+	RemoveStaleTemps(f.Path)
 	s, err := f.Read()
 	if err != nil {
 		return err
@@ -682,11 +682,12 @@ func (f *File) Update(fn func(*Set) error) error {
 	return nil
 }
 
-// removeStaleTemps deletes temporary files that [WriteFileAtomic] left for
-// this file when its process was killed before the rename. Only a holder of
-// the lock writes them, so under the lock any that exist are stale.
-func (f *File) removeStaleTemps() {
-	dir, prefix := filepath.Dir(f.Path), "."+filepath.Base(f.Path)+"."
+// RemoveStaleTemps deletes the temporary files that [WriteFileAtomic] left
+// for path when its process was killed before the rename. Call it holding
+// the lock that serialises the writers of path: under it, any that exist are
+// stale.
+func RemoveStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
