@@ -9,12 +9,14 @@
 //
 // # Backends
 //
-// [Open] picks the OS keychain where one exists: macOS Keychain, Windows
-// Credential Manager, or the Secret Service (login collection) when a D-Bus
-// session bus exists. On headless Linux it uses the kernel keyring (keyctl,
-// user scope), which lives in memory and is gone at reboot. The encrypted file
-// backend is used only when asked for by name, because its passphrase must be
-// in the environment of every process that reads it.
+// [Open] picks the OS keychain: macOS Keychain, Windows Credential Manager,
+// and on Linux the kernel keyring (keyctl, user scope), which lives in memory
+// and is gone at reboot. On Linux the kernel keyring is the default even on a
+// desktop with a Secret Service, because an agent's sandbox (bubblewrap in a
+// new user namespace) hides D-Bus but can still read keyctl items; see
+// [Store.Get]. The Secret Service (login collection), pass and the encrypted
+// file backend are used only when asked for by name; the file backend's
+// passphrase must be in the environment of every process that reads it.
 //
 // # Failures
 //
@@ -119,7 +121,7 @@ func Open(opts Options) (*Store, error) {
 	cfg := keyring.Config{
 		ServiceName:              ServiceName,
 		KeyCtlScope:              "user",
-		KeyCtlPerm:               0x3f3f0000, // possessor and user: all; group and other: none
+		KeyCtlPerm:               itemPerm,
 		LibSecretCollectionName:  "login",    // unlocked with the desktop session; a new collection would prompt
 		KeychainTrustApplication: true,
 		WinCredPrefix:            ServiceName,
@@ -220,10 +222,10 @@ func Resolve(name string) (string, error) {
 	case "windows":
 		return WinCred, nil
 	}
-	// keyring registers Secret Service only when its init reached a session bus.
-	if slices.Contains(keyring.AvailableBackends(), keyring.SecretServiceBackend) {
-		return SecretService, nil
-	}
+	// The kernel keyring, even where a Secret Service runs: an agent's
+	// sandbox hides D-Bus, but its helper can still read keyctl items (see
+	// readOutside), and grants live hours at most, so losing them at reboot
+	// costs nothing.
 	if runtime.GOOS == "linux" {
 		return KeyCtl, nil
 	}
@@ -348,9 +350,17 @@ func (s *Store) locked(k string, err error) error {
 }
 
 // Get returns the credentials of grant id, or an error wrapping [ErrNotFound].
-// It does not check expiry; that is the caller's decision.
+// It does not check expiry; that is the caller's decision. With keyctl, an
+// item the user keyring does not hold is looked for across user namespaces:
+// inside an agent's sandbox the user keyring is a new, empty one, and the
+// grants are found by serial number instead (readOutside, Linux only).
 func (s *Store) Get(id string) (aws.Credentials, error) {
 	it, err := s.ring.Get(key(id))
+	if errors.Is(err, keyring.ErrKeyNotFound) && s.backend == KeyCtl {
+		if data, ok := readOutside(key(id)); ok {
+			it, err = keyring.Item{Key: key(id), Data: data}, nil
+		}
+	}
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
 	}
@@ -377,6 +387,11 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 // Delete removes the item of grant id. A missing item is not an error, so
 // revoke and prune can repeat safely.
 func (s *Store) Delete(id string) error {
+	if s.backend == KeyCtl {
+		// Unlinked, a key can stay readable by serial until the kernel's
+		// garbage collector runs, and a sandbox reads by serial.
+		invalidate(key(id))
+	}
 	err := s.ring.Remove(key(id))
 	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) {
 		return nil
