@@ -95,6 +95,7 @@ func ClaudeSandbox(project string, p Params) Sandbox {
 		{filepath.Join(p.Home, ".claude.json"), false},
 	}
 	var s Sandbox
+	seen := map[path]bool{} // a project in the home directory has one .claude
 	rule := func(tool string, x path) string {
 		r := tool + "(/" + filepath.ToSlash(x.name)
 		if x.dir {
@@ -103,10 +104,18 @@ func ClaudeSandbox(project string, p Params) Sandbox {
 		return r + ")"
 	}
 	for _, x := range read {
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
 		s.DenyRead = append(s.DenyRead, x.name)
 		s.Deny = append(s.Deny, rule("Read", x))
 	}
 	for _, x := range write {
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
 		s.DenyWrite = append(s.DenyWrite, x.name)
 		s.Deny = append(s.Deny, rule("Edit", x), rule("Write", x))
 	}

@@ -89,6 +89,14 @@ func TestClaudeSandbox(t *testing.T) {
 
 // TestMergeClaudeSandbox checks the merge keeps the user's entries and
 // bytes, adds ours once, and overwrites what contradicts ours.
+func TestClaudeSandboxProjectIsHome(t *testing.T) {
+	s := ClaudeSandbox("/home/ana", Params{Home: "/home/ana", StateDir: "/home/ana/state"})
+	want := []string{"/home/ana/state", "/home/ana/.claude", "/home/ana/.mcp.json", "/home/ana/CLAUDE.md", "/home/ana/.claude.json"}
+	if diff := cmp.Diff(want, s.DenyWrite); diff != "" {
+		t.Errorf("DenyWrite (-want +got):\n%s", diff)
+	}
+}
+
 func TestMergeClaudeSandbox(t *testing.T) {
 	s := Sandbox{
 		DenyRead:       []string{"/h/.aws"},
