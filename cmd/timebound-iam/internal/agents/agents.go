@@ -17,6 +17,13 @@
 // ([ShellEnv]), while the MCP server keeps its own ([ServerEnv]). Claude Code
 // hands the env of its settings to every process it starts, MCP servers
 // included, so the server entry sets its AWS files back explicitly.
+//
+// # Containment
+//
+// Only Claude Code can be contained: [ClaudeSandbox] lists what its sandbox
+// and permission rules must deny, and [MergeClaudeSandbox] puts that into its
+// project settings ([Plan]) or its managed settings ([PlanManaged]). Other
+// agents say why not in [Agent.ContainedReason].
 package agents
 
 import (
