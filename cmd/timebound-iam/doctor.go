@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/doctor"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -19,13 +22,17 @@ import (
 func doctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "doctor",
-		Usage:     "check the config, keychain, base credentials, broker role and clock",
+		Usage:     "check the config, keychain, base credentials, broker role, clock and the agents' containment",
 		ArgsUsage: " ",
 		Description: "Runs each check and prints one line per check: ok, warn or fail, then a hint for what to do.\n" +
 			"The role check makes a real 15m read_only grant for the first allowed service and revokes it\n" +
-			"at once. Exits 1 when any check fails; warnings alone exit 0.",
+			"at once. Then, for each agent whose MCP config in --project names the timebound-iam server, a\n" +
+			"containment-<agent> check: for Claude Code, whether its settings turn on the sandbox with the\n" +
+			"denies setup agent writes, and whether they come from managed settings; other agents cannot be\n" +
+			"contained and warn. Exits 1 when any check fails; warnings alone exit 0.",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: `print {"checks": [{"name", "status", "detail", "hint"}], "ok": true|false}`},
+			&cli.StringFlag{Name: "project", Value: ".", Usage: "the project `DIR` whose agents' containment to check"},
 		}, configFlags()...),
 		Action: doctorAction,
 	}
@@ -61,6 +68,11 @@ func newDoctor(c *cli.Context) *doctor.Doctor {
 	d := &doctor.Doctor{Config: cfg, ConfigErr: err, Getenv: os.Getenv, UserHome: home, Now: time.Now}
 	if err != nil {
 		return d
+	}
+	if dir, err := filepath.Abs(c.String("project")); err == nil && home != "" {
+		if p, err := agentParams(cfg, ""); err == nil {
+			d.Containment = &doctor.Containment{Project: dir, Params: p, ManagedPath: agents.ManagedSettingsPath(runtime.GOOS)}
+		}
 	}
 	// One STS client for the identity check and the clock, so both see the
 	// endpoint the SDK resolved (sts_endpoint, AWS_ENDPOINT_URL_STS, ...).

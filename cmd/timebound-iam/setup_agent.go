@@ -19,6 +19,7 @@ func setupAgentCommand() *cli.Command {
 		&cli.BoolFlag{Name: "write", Usage: "merge the entries into the agent's files instead of printing them"},
 		&cli.StringFlag{Name: "project", Value: ".", Usage: "the project `DIR` whose agent files to print or write"},
 		&cli.BoolFlag{Name: "json", Usage: "print what would be, or was, written as JSON: the files and their actions"},
+		&cli.BoolFlag{Name: "managed", Usage: "claude-code only, as root: merge the sandbox and permission rules into Claude Code's managed settings, which no project or user setting can override"},
 	}
 	for _, f := range configFlags() {
 		if f.Names()[0] == "home" {
@@ -28,7 +29,7 @@ func setupAgentCommand() *cli.Command {
 	names := strings.Join(agents.Names(), "|")
 	return &cli.Command{
 		Name:      "agent",
-		Usage:     "connect an AI agent: its MCP server entry, rules file and shell environment",
+		Usage:     "connect an AI agent: its MCP server entry, rules file, shell environment and sandbox",
 		ArgsUsage: "<" + names + ">",
 		Description: "Prints, or with --write merges into the project's files, what the agent needs:\n" +
 			"  - the MCP server entry \"timebound-iam\" that runs this binary's serve command;\n" +
@@ -36,15 +37,26 @@ func setupAgentCommand() *cli.Command {
 			"    never to fall back to other credentials;\n" +
 			"  - the environment of the agent's shell commands (AWS_CONFIG_FILE, an empty\n" +
 			"    AWS_SHARED_CREDENTIALS_FILE, AWS_EC2_METADATA_DISABLED), in the agent's settings where\n" +
-			"    it has one (Claude Code), else as lines for your shell profile.\n" +
+			"    it has one (Claude Code), else as lines for your shell profile;\n" +
+			"  - for Claude Code, its sandbox and permission rules in .claude/settings.json: the sandbox on\n" +
+			"    and required, no unsandboxed commands, no reads of ~/.aws or the keyring, no writes to the\n" +
+			"    state directory or to the agent's own settings, MCP and rules files, the base-credential\n" +
+			"    variables unset, the network limited to AWS and sts_endpoint; the same paths denied to\n" +
+			"    Claude's own file tools under permissions.deny. A contradicting setting is overwritten,\n" +
+			"    and the output names it. Kiro, Cursor and generic agents cannot be contained this way,\n" +
+			"    and the output says so.\n" +
 			"Merging keeps every other entry and byte; a second run changes nothing.\n\n" +
+			"--managed writes only the sandbox and permission rules, into Claude Code's managed settings\n" +
+			"(" + agents.ManagedSettingsPath("linux") + " on Linux), which the agent cannot edit\n" +
+			"and no project or user setting can override. It needs root; run --write as yourself first.\n\n" +
 			"Files, relative to --project:\n" +
 			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
 			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
 			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
 			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's MCP config\n\n" +
 			"Example:\n" +
-			"  timebound-iam setup agent claude-code --write",
+			"  timebound-iam setup agent claude-code --write\n" +
+			"  sudo HOME=$HOME timebound-iam setup agent claude-code --managed --project .",
 		Flags:  flags,
 		Action: setupAgent,
 	}
@@ -62,6 +74,13 @@ type setupAgentOutput struct {
 	// sets it in the shell that starts the agent.
 	ShellEnv     map[string]string `json:"shell_env"`
 	ShellEnvFile string            `json:"shell_env_file,omitempty"`
+	// Contained says whether the agent's shell commands are kept from the
+	// base credentials by a sandbox setup agent configures; ContainedReason
+	// says how, or why not.
+	Contained       bool   `json:"contained"`
+	ContainedReason string `json:"contained_reason"`
+	// Sandbox is what the sandbox denies and allows, for a contained agent.
+	Sandbox *agents.Sandbox `json:"sandbox,omitempty"`
 }
 
 type agentFileOut struct {
@@ -69,6 +88,9 @@ type agentFileOut struct {
 	Kind    agents.Kind   `json:"kind"`
 	Action  agents.Action `json:"action"`
 	Content string        `json:"content"`
+	// Overrides are the user's settings that contradicted timebound-iam's
+	// and were, or would be, overwritten.
+	Overrides []agents.Override `json:"overrides,omitempty"`
 }
 
 func setupAgent(c *cli.Context) error {
@@ -87,7 +109,14 @@ func setupAgent(c *cli.Context) error {
 	if !ok {
 		return withHint(fmt.Errorf("unknown agent %q", args[0]), "use one of %s", all)
 	}
-	write := c.Bool("write")
+	write, managed := c.Bool("write"), c.Bool("managed")
+	if managed && !a.Contained {
+		return withHint(fmt.Errorf("--managed is for claude-code only: %s", a.ContainedReason), "run timebound-iam setup agent %s --write without --managed", a.Name)
+	}
+	if managed && write {
+		return withHint(errors.New("--write and --managed go in separate runs"),
+			"run --write as yourself, for the project's files, then --managed as root, for the managed settings")
+	}
 	dir, err := filepath.Abs(c.String("project"))
 	if err != nil {
 		return err
@@ -103,17 +132,15 @@ func setupAgent(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	userHome, err := os.UserHomeDir()
+	p, err := agentParams(cfg, exe)
 	if err != nil {
-		return withHint(fmt.Errorf("finding your home directory, where the MCP server's AWS files are: %w", err), "set HOME")
+		return err
 	}
-	p := agents.Params{
-		Exe:              exe,
-		AWSConfigFile:    cfg.AWSConfigFile(),
-		EmptyCredentials: filepath.Join(cfg.Home, agents.EmptyCredentialsName),
+	if managed {
+		return setupManaged(c, a, dir, p)
 	}
-	p.ServerEnv = agents.ServerEnv(os.Getenv, userHome, p)
 
+	// Every file is planned, and so checked, before any is written.
 	changes, err := agents.Plan(a, dir, p, os.ReadFile)
 	if err != nil {
 		return planError(err)
@@ -135,9 +162,16 @@ func setupAgent(c *cli.Context) error {
 			MCPServer: agents.Entry(p),
 			Files:     []agentFileOut{},
 			ShellEnv:  agents.ShellEnv(p),
+
+			Contained:       a.Contained,
+			ContainedReason: a.ContainedReason,
+		}
+		if a.Contained {
+			s := agents.ClaudeSandbox(dir, p)
+			out.Sandbox = &s
 		}
 		for _, ch := range changes {
-			out.Files = append(out.Files, agentFileOut{Path: ch.Path, Kind: ch.Kind, Action: ch.Action, Content: string(ch.Content)})
+			out.Files = append(out.Files, agentFileOut{Path: ch.Path, Kind: ch.Kind, Action: ch.Action, Content: string(ch.Content), Overrides: ch.Overrides})
 			if ch.Kind == agents.KindSettings {
 				out.ShellEnvFile = ch.Path
 			}
@@ -147,7 +181,9 @@ func setupAgent(c *cli.Context) error {
 	if write {
 		for _, ch := range changes {
 			fmt.Fprintf(w, "%-9s  %s\n", ch.Action, display(dir, ch.Path))
+			printOverrides(w, "changed", ch.Overrides)
 		}
+		printContained(w, a)
 		if a.MCPFile == "" {
 			// Where an MCP client keeps its servers differs by client: the
 			// entry is the one part left to the user.
@@ -163,6 +199,7 @@ func setupAgent(c *cli.Context) error {
 	if a.SettingsFile == "" {
 		printShellEnv(w, a, p)
 	}
+	printContained(w, a)
 	if a.MCPFile != "" {
 		fmt.Fprintf(w, "\n# timebound-iam setup agent --write %s writes the files above.\n", a.Name)
 	} else {
@@ -233,7 +270,14 @@ func printAgentFiles(w io.Writer, a agents.Agent, dir string, p agents.Params, c
 				fmt.Fprintf(w, "# %s (%s): the whole file\n%s\n", name, would[ch.Action], ch.Part)
 			}
 		case agents.KindSettings:
-			fmt.Fprintf(w, "# %s (%s): the environment of %s's shell commands, under \"env\"\n%s\n", name, would[ch.Action], a.Title, ch.Part)
+			if a.Contained {
+				fmt.Fprintf(w, "# %s (%s): the environment of %s's shell commands, under \"env\";\n", name, would[ch.Action], a.Title)
+				fmt.Fprintf(w, "# its sandbox, under \"sandbox\"; and the same paths denied to its file tools, under \"permissions\"\n")
+				printOverrides(w, "would change", ch.Overrides)
+				fmt.Fprintf(w, "%s\n", ch.Part)
+			} else {
+				fmt.Fprintf(w, "# %s (%s): the environment of %s's shell commands, under \"env\"\n%s\n", name, would[ch.Action], a.Title, ch.Part)
+			}
 		case agents.KindCredentials:
 			if a.MCPFile == "" {
 				if ch.Action != agents.Unchanged {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,7 @@ func setupAgentEnv(t *testing.T) (project, state string) {
 // with the flags after the agent, changes nothing.
 func TestSetupAgentWrite(t *testing.T) {
 	project, state := setupAgentEnv(t)
+	claude, _ := agents.Lookup("claude-code")
 	write := func(name, data string) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(project, name), []byte(data), 0o640); err != nil {
@@ -62,7 +64,8 @@ func TestSetupAgentWrite(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	want := "added      .mcp.json\nadded      CLAUDE.md\nadded      .claude/settings.json\nadded      " + filepath.Join(state, agents.EmptyCredentialsName) + "\n"
+	want := "added      .mcp.json\nadded      CLAUDE.md\nadded      .claude/settings.json\nadded      " + filepath.Join(state, agents.EmptyCredentialsName) + "\n" +
+		"# contained: " + claude.ContainedReason + "\n"
 	if stdout != want || stderr != "" {
 		t.Errorf("stdout:\n%s\nwant:\n%s\nstderr:\n%s", stdout, want, stderr)
 	}
@@ -96,13 +99,27 @@ func TestSetupAgentWrite(t *testing.T) {
 	if !strings.HasPrefix(string(md), "# Mine\n\nKeep me.\n\n"+agents.BeginMarker+"\n") {
 		t.Errorf("CLAUDE.md:\n%s", md)
 	}
-	var settings struct{ Env map[string]string }
+	var settings struct {
+		Env     map[string]string
+		Sandbox struct {
+			Enabled, FailIfUnavailable, AllowUnsandboxedCommands bool
+			Filesystem                                           struct{ DenyRead, DenyWrite []string }
+		}
+		Permissions struct{ Deny []string }
+	}
 	data, _ = os.ReadFile(filepath.Join(project, ".claude", "settings.json"))
 	if err := json.Unmarshal(data, &settings); err != nil {
 		t.Fatal(err)
 	}
 	if settings.Env["AWS_CONFIG_FILE"] != filepath.Join(state, "aws-config") || settings.Env["AWS_EC2_METADATA_DISABLED"] != "true" {
 		t.Errorf("settings.json:\n%s", data)
+	}
+	sb := settings.Sandbox
+	if !sb.Enabled || !sb.FailIfUnavailable || sb.AllowUnsandboxedCommands ||
+		!slices.Contains(sb.Filesystem.DenyRead, filepath.Join(project, ".aws")) ||
+		!slices.Contains(sb.Filesystem.DenyWrite, state) ||
+		!slices.Contains(settings.Permissions.Deny, "Read(/"+filepath.Join(project, ".aws")+"/**)") {
+		t.Errorf("settings.json sandbox:\n%s", data)
 	}
 
 	stdout, stderr, code = runSetupAgent(t, "claude-code", "--project", project, "--write")
@@ -124,6 +141,8 @@ func TestSetupAgentErrors(t *testing.T) {
 		{nil, "timebound-iam: error: no agent named\n"},
 		{[]string{"claude-code", "--project", project}, "timebound-iam: error: " + filepath.Join(project, ".mcp.json") + " is not valid JSON: line 3, column 1: invalid character '}' looking for beginning of value\ntimebound-iam: hint: fix the file at line 3, or move it aside; nothing was written\n"},
 		{[]string{"cursor", "--bogus"}, "timebound-iam: error: flag provided but not defined: -bogus\n"},
+		{[]string{"kiro", "--managed"}, "timebound-iam: error: --managed is for claude-code only: Kiro's permissions.yaml has no confirmed rule"},
+		{[]string{"claude-code", "--managed", "--write"}, "timebound-iam: error: --write and --managed go in separate runs\ntimebound-iam: hint: run --write as yourself"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -135,5 +154,28 @@ func TestSetupAgentErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(project, "CLAUDE.md")); !os.IsNotExist(err) {
 		t.Errorf("CLAUDE.md written after an error: %v", err)
+	}
+}
+
+// TestSetupAgentBrokenSettings: settings that are not JSON stop the run
+// before any file is written, the MCP config before them included.
+func TestSetupAgentBrokenSettings(t *testing.T) {
+	project, _ := setupAgentEnv(t)
+	if err := os.Mkdir(filepath.Join(project, ".claude"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	settings := filepath.Join(project, ".claude", "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"sandbox": {"enabled": tru}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runSetupAgent(t, "claude-code", "--write", "--project", project)
+	want := "timebound-iam: error: " + settings + " is not valid JSON: line 1, column 28"
+	if code != 1 || stdout != "" || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "nothing was written") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant stderr starting:\n%s", code, stdout, stderr, want)
+	}
+	for _, name := range []string{".mcp.json", "CLAUDE.md"} {
+		if _, err := os.Stat(filepath.Join(project, name)); !os.IsNotExist(err) {
+			t.Errorf("%s written after an error: %v", name, err)
+		}
 	}
 }

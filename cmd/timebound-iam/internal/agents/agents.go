@@ -17,6 +17,13 @@
 // ([ShellEnv]), while the MCP server keeps its own ([ServerEnv]). Claude Code
 // hands the env of its settings to every process it starts, MCP servers
 // included, so the server entry sets its AWS files back explicitly.
+//
+// # Containment
+//
+// Only Claude Code can be contained: [ClaudeSandbox] lists what its sandbox
+// and permission rules must deny, and [MergeClaudeSandbox] puts that into its
+// project settings ([Plan]) or its managed settings ([PlanManaged]). Other
+// agents say why not in [Agent.ContainedReason].
 package agents
 
 import (
@@ -52,6 +59,12 @@ type Agent struct {
 	SettingsFile string
 	// Launch is the command that starts the agent from a shell.
 	Launch string
+	// Contained says whether setup agent can keep the agent's shell commands
+	// from the base credentials and from what decides a grant, with a
+	// sandbox the agent's own settings turn on; ContainedReason says how, or
+	// why not.
+	Contained       bool
+	ContainedReason string
 
 	// rules is the whole rules file, for a file timebound-iam owns; empty
 	// for a shared file, which gets a marked block.
@@ -59,10 +72,14 @@ type Agent struct {
 }
 
 var all = []Agent{
-	{Name: "kiro", Title: "Kiro", MCPFile: ".kiro/settings/mcp.json", RulesFile: ".kiro/steering/timebound-iam.md", Launch: "kiro-cli", rules: kiroSteering},
-	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: ".claude/settings.json", Launch: "claude"},
-	{Name: "cursor", Title: "Cursor", MCPFile: ".cursor/mcp.json", RulesFile: ".cursor/rules/timebound-iam.mdc", Launch: "cursor", rules: cursorRule},
-	{Name: "generic", Title: "your agent", RulesFile: "AGENTS.md", Launch: "<agent>"},
+	{Name: "kiro", Title: "Kiro", MCPFile: ".kiro/settings/mcp.json", RulesFile: ".kiro/steering/timebound-iam.md", Launch: "kiro-cli", rules: kiroSteering,
+		ContainedReason: "Kiro's permissions.yaml has no confirmed rule that denies its shell commands reads of ~/.aws, so the agent can still read your base credentials"},
+	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: ".claude/settings.json", Launch: "claude", Contained: true,
+		ContainedReason: "Claude Code's sandbox denies its shell commands reads of ~/.aws and writes to the state directory and to its own settings, and unsets credential variables"},
+	{Name: "cursor", Title: "Cursor", MCPFile: ".cursor/mcp.json", RulesFile: ".cursor/rules/timebound-iam.mdc", Launch: "cursor", rules: cursorRule,
+		ContainedReason: "Cursor's sandbox.json has no confirmed key that denies reads of a path, so the agent can still read your base credentials in ~/.aws"},
+	{Name: "generic", Title: "your agent", RulesFile: "AGENTS.md", Launch: "<agent>",
+		ContainedReason: "timebound-iam does not know your agent's sandbox, so the agent can still read your base credentials in ~/.aws unless you contain it yourself"},
 }
 
 // Names lists the agents, in the order the help text gives them.
@@ -94,6 +111,13 @@ type Params struct {
 	EmptyCredentials string
 	// ServerEnv is the MCP server's environment; see [ServerEnv].
 	ServerEnv map[string]string
+	// Home is the user's home directory.
+	Home string
+	// StateDir is timebound-iam's state directory: the config, the dedicated
+	// AWS config file, the audit log and the file keyring.
+	StateDir string
+	// STSEndpoint is the configured sts_endpoint, if any.
+	STSEndpoint string
 }
 
 // ShellEnv is the environment for the agent's shell commands: the dedicated
@@ -164,8 +188,9 @@ type Kind string
 const (
 	KindMCP         Kind = "mcp_config"  // the MCP server entry
 	KindRules       Kind = "rules"       // the instructions for the agent
-	KindSettings    Kind = "settings"    // the environment of the agent's shell
+	KindSettings    Kind = "settings"    // the environment of the agent's shell, and its sandbox
 	KindCredentials Kind = "credentials" // the empty credentials file
+	KindManaged     Kind = "managed"     // Claude Code's managed settings: the sandbox alone
 )
 
 // Change is one file as setup agent leaves it.
@@ -183,6 +208,9 @@ type Change struct {
 	// Private files are always written 0600. Others keep an existing file's
 	// mode, or get 0644: they are the user's project files.
 	Private bool
+	// Overrides are the user's settings that contradicted timebound-iam's
+	// and are overwritten.
+	Overrides []Override
 }
 
 // Plan works out the changes setup agent makes for agent a in the project
@@ -241,20 +269,27 @@ func Plan(a Agent, dir string, p Params, read func(path string) ([]byte, error))
 	changes = append(changes, c)
 
 	if a.SettingsFile != "" {
-		env := ShellEnv(p)
-		part, _, err := MergeEnv(nil, env)
-		if err != nil {
-			return nil, err
-		}
 		path, data, err := load(a.SettingsFile)
 		if err != nil {
 			return nil, err
 		}
-		out, act, err := MergeEnv(data, env)
+		merge := func(data []byte) ([]byte, Action, []Override, error) {
+			out, act, err := MergeEnv(data, ShellEnv(p))
+			if err != nil || !a.Contained {
+				return out, act, nil, err
+			}
+			out, act2, over, err := MergeClaudeSandbox(out, ClaudeSandbox(dir, p))
+			return out, act.and(act2), over, err
+		}
+		part, _, _, err := merge(nil)
+		if err != nil {
+			return nil, err
+		}
+		out, act, over, err := merge(data)
 		if err != nil {
 			return nil, &FileError{Path: path, Err: err}
 		}
-		changes = append(changes, Change{Path: path, Kind: KindSettings, Action: act, Content: out, Part: string(part)})
+		changes = append(changes, Change{Path: path, Kind: KindSettings, Action: act, Content: out, Part: string(part), Overrides: over})
 	}
 
 	// The shell environment names the empty credentials file whether a

@@ -15,8 +15,10 @@ func testParams(state string) Params {
 		Exe:              "/usr/local/bin/timebound-iam",
 		AWSConfigFile:    filepath.Join(state, "aws-config"),
 		EmptyCredentials: filepath.Join(state, EmptyCredentialsName),
+		Home:             "/home/ana",
+		StateDir:         state,
 	}
-	p.ServerEnv = ServerEnv(func(string) string { return "" }, "/home/ana", p)
+	p.ServerEnv = ServerEnv(func(string) string { return "" }, p.Home, p)
 	return p
 }
 

@@ -19,6 +19,14 @@ const (
 	Unchanged Action = "unchanged" // the part was there as it should be
 )
 
+// and is what two merges into one file did together.
+func (a Action) and(b Action) Action {
+	if a == b {
+		return a
+	}
+	return Updated
+}
+
 // ServerName is the key of timebound-iam's entry under "mcpServers".
 const ServerName = "timebound-iam"
 

@@ -16,6 +16,13 @@
 //   - fallback-credentials: long-lived keys an agent running as the user could use
 //   - stale-profiles: tb- profiles that a prune or a revoke should clean up
 //
+// Then, with [Doctor.Containment] set, one containment check per agent whose
+// MCP config in the project names the timebound-iam server: for Claude
+// Code, whether its effective settings hold the sandbox and denies that
+// [agents.ClaudeSandbox] requires, and whether they come from managed
+// settings, which the agent cannot edit; for an agent that cannot be
+// contained, a warning with the reason.
+//
 // A check that depends on a failed one is reported as warn, "not checked".
 // Checks that reach the network run concurrently, each bounded by
 // [Doctor.Timeout]. No detail ever holds a secret; access key ids are masked.
@@ -179,10 +186,25 @@ type Doctor struct {
 	Now func() time.Time
 	// Timeout bounds each network check; zero means [DefaultTimeout].
 	Timeout time.Duration
+	// Containment is the project whose agents' containment is checked; nil
+	// skips those checks.
+	Containment *Containment
 }
 
-// Run runs every check and returns them in the order of [Names].
+// Run runs every check and returns them in the order of [Names], then the
+// containment checks.
 func (d *Doctor) Run(ctx context.Context) []Check {
+	res := d.run(ctx)
+	if d.Containment != nil {
+		for _, c := range d.Containment.checkContainment() {
+			c.Detail, c.Hint = oneLine(c.Detail), oneLine(c.Hint)
+			res = append(res, c)
+		}
+	}
+	return res
+}
+
+func (d *Doctor) run(ctx context.Context) []Check {
 	res := make([]Check, len(Names))
 	// Each check writes its own element, so concurrent checks need no lock.
 	put := func(c Check) {
