@@ -42,6 +42,9 @@ func setupAgentCommand() *cli.Command {
 			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
 			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
 			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
+			"  codex        .codex/config.toml (the server, a permission profile that denies reads of ~/.aws and\n" +
+			"               writes to the state directory, shell_environment_policy), AGENTS.md (a marked block)\n" +
+			"  gemini       .gemini/settings.json (the server, tools.sandbox), GEMINI.md (a marked block)\n" +
 			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's MCP config\n\n" +
 			"Example:\n" +
 			"  timebound-iam setup agent claude-code --write",
@@ -111,6 +114,8 @@ func setupAgent(c *cli.Context) error {
 		Exe:              exe,
 		AWSConfigFile:    cfg.AWSConfigFile(),
 		EmptyCredentials: filepath.Join(cfg.Home, agents.EmptyCredentialsName),
+		Home:             userHome,
+		StateDir:         cfg.Home,
 	}
 	p.ServerEnv = agents.ServerEnv(os.Getenv, userHome, p)
 
@@ -138,7 +143,7 @@ func setupAgent(c *cli.Context) error {
 		}
 		for _, ch := range changes {
 			out.Files = append(out.Files, agentFileOut{Path: ch.Path, Kind: ch.Kind, Action: ch.Action, Content: string(ch.Content)})
-			if ch.Kind == agents.KindSettings {
+			if ch.Kind == agents.KindSettings || ch.Kind == agents.KindMCP && a.SettingsFile == a.MCPFile {
 				out.ShellEnvFile = ch.Path
 			}
 		}
@@ -208,6 +213,10 @@ func planError(err error) error {
 	if errors.As(err, &se) {
 		return withHint(fmt.Errorf("%s is not valid JSON: %w", fe.Path, fe.Err), "fix the file at line %d, or move it aside; nothing was written", se.Line)
 	}
+	var te *agents.TOMLSyntaxError
+	if errors.As(err, &te) {
+		return withHint(fmt.Errorf("%s is not valid TOML: %w", fe.Path, fe.Err), "fix the file at line %d, or move it aside; nothing was written", te.Line)
+	}
 	if errors.Is(err, agents.ErrMarkers) {
 		return withHint(err, "keep one %s ... %s pair in the file, or remove both markers; nothing was written", agents.BeginMarker, agents.EndMarker)
 	}
@@ -225,7 +234,7 @@ func printAgentFiles(w io.Writer, a agents.Agent, dir string, p agents.Params, c
 		name := display(dir, ch.Path)
 		switch ch.Kind {
 		case agents.KindMCP:
-			fmt.Fprintf(w, "# %s (%s): the %q server under \"mcpServers\"\n%s\n", name, would[ch.Action], agents.ServerName, ch.Part)
+			fmt.Fprintf(w, "# %s (%s): %s\n%s\n", name, would[ch.Action], a.MCPPart(), ch.Part)
 		case agents.KindRules:
 			if strings.HasPrefix(ch.Part, agents.BeginMarker) {
 				fmt.Fprintf(w, "# %s (%s): this block; text outside the markers stays as it is\n%s\n", name, would[ch.Action], ch.Part)

@@ -52,10 +52,20 @@ type Agent struct {
 	SettingsFile string
 	// Launch is the command that starts the agent from a shell.
 	Launch string
+	// Contained says whether setup agent can keep the agent's shell commands
+	// from the base credentials and from what decides a grant, with a
+	// sandbox the agent's own settings turn on; ContainedReason says how, or
+	// why not.
+	Contained       bool
+	ContainedReason string
 
 	// rules is the whole rules file, for a file timebound-iam owns; empty
 	// for a shared file, which gets a marked block.
 	rules string
+	// merge merges into MCPFile; nil for [MergeServer]'s "mcpServers".
+	merge mergeMCP
+	// mcpPart is [Agent.MCPPart] when it is not the "mcpServers" entry.
+	mcpPart string
 }
 
 var all = []Agent{
@@ -63,6 +73,8 @@ var all = []Agent{
 	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: ".claude/settings.json", Launch: "claude"},
 	{Name: "cursor", Title: "Cursor", MCPFile: ".cursor/mcp.json", RulesFile: ".cursor/rules/timebound-iam.mdc", Launch: "cursor", rules: cursorRule},
 	{Name: "generic", Title: "your agent", RulesFile: "AGENTS.md", Launch: "<agent>"},
+	codex,
+	gemini,
 }
 
 // Names lists the agents, in the order the help text gives them.
@@ -94,6 +106,11 @@ type Params struct {
 	EmptyCredentials string
 	// ServerEnv is the MCP server's environment; see [ServerEnv].
 	ServerEnv map[string]string
+	// Home is the user's home directory.
+	Home string
+	// StateDir is timebound-iam's state directory: the config, the dedicated
+	// AWS config file, the audit log and the file keyring.
+	StateDir string
 }
 
 // ShellEnv is the environment for the agent's shell commands: the dedicated
@@ -210,11 +227,19 @@ func Plan(a Agent, dir string, p Params, read func(path string) ([]byte, error))
 		if err != nil {
 			return nil, err
 		}
-		out, act, err := MergeServer(data, Entry(p))
+		merge := a.merge
+		if merge == nil {
+			merge = mergeServers
+		}
+		part, _, err := merge(nil, dir, p)
+		if err != nil {
+			return nil, err
+		}
+		out, act, err := merge(data, dir, p)
 		if err != nil {
 			return nil, &FileError{Path: path, Err: err}
 		}
-		changes = append(changes, Change{Path: path, Kind: KindMCP, Action: act, Content: out, Part: Snippet(p)})
+		changes = append(changes, Change{Path: path, Kind: KindMCP, Action: act, Content: out, Part: string(part)})
 	}
 
 	path, data, err := load(a.RulesFile)
@@ -240,7 +265,9 @@ func Plan(a Agent, dir string, p Params, read func(path string) ([]byte, error))
 	}
 	changes = append(changes, c)
 
-	if a.SettingsFile != "" {
+	// An agent whose MCP file is its settings file gets the environment
+	// from its merge.
+	if a.SettingsFile != "" && a.SettingsFile != a.MCPFile {
 		env := ShellEnv(p)
 		part, _, err := MergeEnv(nil, env)
 		if err != nil {
