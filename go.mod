@@ -6,6 +6,7 @@ toolchain go1.26.11
 
 require (
 	github.com/99designs/keyring v1.2.2
+	github.com/BurntSushi/toml v1.5.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0

@@ -53,6 +53,9 @@ func setupAgentCommand() *cli.Command {
 			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
 			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
 			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
+			"  codex        .codex/config.toml (the server, a permission profile that denies reads of ~/.aws and\n" +
+			"               writes to the state directory, shell_environment_policy), AGENTS.md (a marked block)\n" +
+			"  gemini       .gemini/settings.json (the server, tools.sandbox), GEMINI.md (a marked block)\n" +
 			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's MCP config\n\n" +
 			"Example:\n" +
 			"  timebound-iam setup agent claude-code --write\n" +
@@ -110,8 +113,12 @@ func setupAgent(c *cli.Context) error {
 		return withHint(fmt.Errorf("unknown agent %q", args[0]), "use one of %s", all)
 	}
 	write, managed := c.Bool("write"), c.Bool("managed")
-	if managed && !a.Contained {
-		return withHint(fmt.Errorf("--managed is for claude-code only: %s", a.ContainedReason), "run timebound-iam setup agent %s --write without --managed", a.Name)
+	if managed && !a.ClaudeSandbox() {
+		why := a.ContainedReason
+		if a.Contained {
+			why = "timebound-iam writes no managed settings for " + a.Title
+		}
+		return withHint(fmt.Errorf("--managed is for claude-code only: %s", why), "run timebound-iam setup agent %s --write without --managed", a.Name)
 	}
 	if managed && write {
 		return withHint(errors.New("--write and --managed go in separate runs"),
@@ -166,13 +173,13 @@ func setupAgent(c *cli.Context) error {
 			Contained:       a.Contained,
 			ContainedReason: a.ContainedReason,
 		}
-		if a.Contained {
+		if a.ClaudeSandbox() {
 			s := agents.ClaudeSandbox(dir, p)
 			out.Sandbox = &s
 		}
 		for _, ch := range changes {
 			out.Files = append(out.Files, agentFileOut{Path: ch.Path, Kind: ch.Kind, Action: ch.Action, Content: string(ch.Content), Overrides: ch.Overrides})
-			if ch.Kind == agents.KindSettings {
+			if ch.Kind == agents.KindSettings || ch.Kind == agents.KindMCP && a.SettingsFile == a.MCPFile {
 				out.ShellEnvFile = ch.Path
 			}
 		}
@@ -245,6 +252,10 @@ func planError(err error) error {
 	if errors.As(err, &se) {
 		return withHint(fmt.Errorf("%s is not valid JSON: %w", fe.Path, fe.Err), "fix the file at line %d, or move it aside; nothing was written", se.Line)
 	}
+	var te *agents.TOMLSyntaxError
+	if errors.As(err, &te) {
+		return withHint(fmt.Errorf("%s is not valid TOML: %w", fe.Path, fe.Err), "fix the file at line %d, or move it aside; nothing was written", te.Line)
+	}
 	if errors.Is(err, agents.ErrMarkers) {
 		return withHint(err, "keep one %s ... %s pair in the file, or remove both markers; nothing was written", agents.BeginMarker, agents.EndMarker)
 	}
@@ -262,7 +273,7 @@ func printAgentFiles(w io.Writer, a agents.Agent, dir string, p agents.Params, c
 		name := display(dir, ch.Path)
 		switch ch.Kind {
 		case agents.KindMCP:
-			fmt.Fprintf(w, "# %s (%s): the %q server under \"mcpServers\"\n%s\n", name, would[ch.Action], agents.ServerName, ch.Part)
+			fmt.Fprintf(w, "# %s (%s): %s\n%s\n", name, would[ch.Action], a.MCPPart(), ch.Part)
 		case agents.KindRules:
 			if strings.HasPrefix(ch.Part, agents.BeginMarker) {
 				fmt.Fprintf(w, "# %s (%s): this block; text outside the markers stays as it is\n%s\n", name, would[ch.Action], ch.Part)
@@ -270,7 +281,7 @@ func printAgentFiles(w io.Writer, a agents.Agent, dir string, p agents.Params, c
 				fmt.Fprintf(w, "# %s (%s): the whole file\n%s\n", name, would[ch.Action], ch.Part)
 			}
 		case agents.KindSettings:
-			if a.Contained {
+			if a.ClaudeSandbox() {
 				fmt.Fprintf(w, "# %s (%s): the environment of %s's shell commands, under \"env\";\n", name, would[ch.Action], a.Title)
 				fmt.Fprintf(w, "# its sandbox, under \"sandbox\"; and the same paths denied to its file tools, under \"permissions\"\n")
 				printOverrides(w, "would change", ch.Overrides)

@@ -69,18 +69,31 @@ type Agent struct {
 	// rules is the whole rules file, for a file timebound-iam owns; empty
 	// for a shared file, which gets a marked block.
 	rules string
+	// merge merges into MCPFile; nil for [MergeServer]'s "mcpServers".
+	merge mergeMCP
+	// mcpPart is [Agent.MCPPart] when it is not the "mcpServers" entry.
+	mcpPart string
 }
 
 var all = []Agent{
 	{Name: "kiro", Title: "Kiro", MCPFile: ".kiro/settings/mcp.json", RulesFile: ".kiro/steering/timebound-iam.md", Launch: "kiro-cli", rules: kiroSteering,
 		ContainedReason: "Kiro's permissions.yaml has no confirmed rule that denies its shell commands reads of ~/.aws, so the agent can still read your base credentials"},
-	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: ".claude/settings.json", Launch: "claude", Contained: true,
+	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: claudeSettingsFile, Launch: "claude", Contained: true,
 		ContainedReason: "Claude Code's sandbox denies its shell commands reads of ~/.aws and writes to the state directory and to its own settings, and unsets credential variables"},
 	{Name: "cursor", Title: "Cursor", MCPFile: ".cursor/mcp.json", RulesFile: ".cursor/rules/timebound-iam.mdc", Launch: "cursor", rules: cursorRule,
 		ContainedReason: "Cursor's sandbox.json has no confirmed key that denies reads of a path, so the agent can still read your base credentials in ~/.aws"},
 	{Name: "generic", Title: "your agent", RulesFile: "AGENTS.md", Launch: "<agent>",
 		ContainedReason: "timebound-iam does not know your agent's sandbox, so the agent can still read your base credentials in ~/.aws unless you contain it yourself"},
+	codex,
+	gemini,
 }
+
+// ClaudeSandbox reports whether a is contained by Claude Code's sandbox,
+// whose settings [ClaudeSandbox] lists and [MergeClaudeSandbox] writes.
+func (a Agent) ClaudeSandbox() bool { return a.Contained && a.SettingsFile == claudeSettingsFile }
+
+// claudeSettingsFile is Claude Code's project settings file.
+const claudeSettingsFile = ".claude/settings.json"
 
 // Names lists the agents, in the order the help text gives them.
 func Names() []string {
@@ -238,11 +251,19 @@ func Plan(a Agent, dir string, p Params, read func(path string) ([]byte, error))
 		if err != nil {
 			return nil, err
 		}
-		out, act, err := MergeServer(data, Entry(p))
+		merge := a.merge
+		if merge == nil {
+			merge = mergeServers
+		}
+		part, _, err := merge(nil, dir, p)
+		if err != nil {
+			return nil, err
+		}
+		out, act, err := merge(data, dir, p)
 		if err != nil {
 			return nil, &FileError{Path: path, Err: err}
 		}
-		changes = append(changes, Change{Path: path, Kind: KindMCP, Action: act, Content: out, Part: Snippet(p)})
+		changes = append(changes, Change{Path: path, Kind: KindMCP, Action: act, Content: out, Part: string(part)})
 	}
 
 	path, data, err := load(a.RulesFile)
@@ -268,14 +289,16 @@ func Plan(a Agent, dir string, p Params, read func(path string) ([]byte, error))
 	}
 	changes = append(changes, c)
 
-	if a.SettingsFile != "" {
+	// An agent whose MCP file is its settings file gets the environment
+	// from its merge.
+	if a.SettingsFile != "" && a.SettingsFile != a.MCPFile {
 		path, data, err := load(a.SettingsFile)
 		if err != nil {
 			return nil, err
 		}
 		merge := func(data []byte) ([]byte, Action, []Override, error) {
 			out, act, err := MergeEnv(data, ShellEnv(p))
-			if err != nil || !a.Contained {
+			if err != nil || !a.ClaudeSandbox() {
 				return out, act, nil, err
 			}
 			out, act2, over, err := MergeClaudeSandbox(out, ClaudeSandbox(dir, p))

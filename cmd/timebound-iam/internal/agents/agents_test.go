@@ -23,7 +23,7 @@ func testParams(state string) Params {
 }
 
 func TestLookup(t *testing.T) {
-	if diff := cmp.Diff([]string{"kiro", "claude-code", "cursor", "generic"}, Names()); diff != "" {
+	if diff := cmp.Diff([]string{"kiro", "claude-code", "cursor", "generic", "codex", "gemini"}, Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
 	if _, ok := Lookup("vscode"); ok {

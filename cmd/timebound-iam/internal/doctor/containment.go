@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,9 @@ func (c *Containment) checkContainment() []Check {
 		case !a.Contained:
 			checks = append(checks, warn(check, "not contained: "+a.ContainedReason,
 				"run the agent in a container or VM without your AWS credentials, or use an agent timebound-iam can contain (claude-code)"))
+		case !a.ClaudeSandbox():
+			checks = append(checks, warn(check, "doctor does not check "+a.Title+"'s sandbox settings yet",
+				"check them with the agent's own sandbox command, or run timebound-iam setup agent "+a.Name+" --write again"))
 		default:
 			checks = append(checks, c.checkClaude(check, a))
 		}
@@ -78,6 +82,10 @@ func (c *Containment) usesServer(path string) (bool, error) {
 	}
 	if err != nil {
 		return false, err
+	}
+	if strings.HasSuffix(path, ".toml") {
+		// Codex: the server's own table.
+		return bytes.Contains(data, []byte("[mcp_servers."+agents.ServerName+"]")), nil
 	}
 	var cfg struct {
 		MCPServers map[string]json.RawMessage `json:"mcpServers"`
