@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
@@ -142,6 +144,14 @@ func setupAgent(c *cli.Context) error {
 	p, err := agentParams(cfg, exe)
 	if err != nil {
 		return err
+	}
+	if missing := a.MissingSandbox(runtime.GOOS, exec.LookPath); len(missing) > 0 {
+		err := fmt.Errorf("%s's sandbox needs %s, and PATH has no %s: without it %s would not start, or would run its commands uncontained",
+			a.Title, strings.Join(a.SandboxNeeds, " and "), strings.Join(missing, " and "), a.Title)
+		if write || managed {
+			return withHint(err, "install them (Debian and Ubuntu: sudo apt-get install bubblewrap socat; Fedora: sudo dnf install bubblewrap socat), then run this again; nothing was written")
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%s: warning: %v\n", prog, err)
 	}
 	if managed {
 		return setupManaged(c, a, dir, p)

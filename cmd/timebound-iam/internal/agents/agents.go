@@ -65,6 +65,9 @@ type Agent struct {
 	// why not.
 	Contained       bool
 	ContainedReason string
+	// SandboxNeeds are the programs the agent's sandbox needs on Linux; a
+	// contained agent without them refuses to start, or runs uncontained.
+	SandboxNeeds []string
 
 	// rules is the whole rules file, for a file timebound-iam owns; empty
 	// for a shared file, which gets a marked block.
@@ -79,6 +82,7 @@ var all = []Agent{
 	{Name: "kiro", Title: "Kiro", MCPFile: ".kiro/settings/mcp.json", RulesFile: ".kiro/steering/timebound-iam.md", Launch: "kiro-cli", rules: kiroSteering,
 		ContainedReason: "Kiro's permissions.yaml has no confirmed rule that denies its shell commands reads of ~/.aws, so the agent can still read your base credentials"},
 	{Name: "claude-code", Title: "Claude Code", MCPFile: ".mcp.json", RulesFile: "CLAUDE.md", SettingsFile: claudeSettingsFile, Launch: "claude", Contained: true,
+		SandboxNeeds:    []string{"bwrap", "socat"},
 		ContainedReason: "Claude Code's sandbox denies its shell commands reads of ~/.aws and writes to the state directory and to its own settings, and unsets credential variables"},
 	{Name: "cursor", Title: "Cursor", MCPFile: ".cursor/mcp.json", RulesFile: ".cursor/rules/timebound-iam.mdc", Launch: "cursor", rules: cursorRule,
 		ContainedReason: "Cursor's sandbox.json has no confirmed key that denies reads of a path, so the agent can still read your base credentials in ~/.aws"},
@@ -91,6 +95,21 @@ var all = []Agent{
 // ClaudeSandbox reports whether a is contained by Claude Code's sandbox,
 // whose settings [ClaudeSandbox] lists and [MergeClaudeSandbox] writes.
 func (a Agent) ClaudeSandbox() bool { return a.Contained && a.SettingsFile == claudeSettingsFile }
+
+// MissingSandbox lists the programs of [Agent.SandboxNeeds] that look cannot
+// find, on goos; none but on Linux, where the sandboxes are bubblewrap.
+func (a Agent) MissingSandbox(goos string, look func(string) (string, error)) []string {
+	if goos != "linux" {
+		return nil
+	}
+	var missing []string
+	for _, name := range a.SandboxNeeds {
+		if _, err := look(name); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
 
 // claudeSettingsFile is Claude Code's project settings file.
 const claudeSettingsFile = ".claude/settings.json"

@@ -207,7 +207,7 @@ func stringList(d *tomlDoc, key ...string) []string {
 // sandbox and the environment of its shell commands.
 var codex = Agent{
 	Name: "codex", Title: "Codex", MCPFile: ".codex/config.toml", RulesFile: "AGENTS.md",
-	SettingsFile: ".codex/config.toml", Launch: "codex", Contained: true,
+	SettingsFile: ".codex/config.toml", Launch: "codex", Contained: true, SandboxNeeds: []string{"bwrap"},
 	ContainedReason: "Codex's permission profile denies its shell commands reads of ~/.aws and the file keyring and writes to the state directory, " +
 		"its own config and AGENTS.md, and its shell_environment_policy drops credential variables; " +
 		"Codex reads the project's .codex/config.toml only once you trust the project",
