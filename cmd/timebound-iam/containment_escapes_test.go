@@ -67,19 +67,16 @@ func (b *agentBox) escapes(t *testing.T, g grant.GrantOutput) []escape {
 	// object judges an attempt to write key into the writable bucket, which
 	// the grant (read only) does not allow and the base keys do.
 	object := func(key string) (string, judge) {
-		cp := "/usr/bin/aws --endpoint-url " + w.m.URL + " --region us-east-1 s3 cp /etc/hostname s3://" + w.s.Writable + "/" + key
-		exists := func() string {
-			if _, err := w.m.MC("stat", "rig/"+w.s.Writable+"/"+key); err == nil {
-				return "exists"
-			}
-			return ""
+		cp, written := b.escapeObject(key)
+		return cp, judge{
+			func() string { return fmt.Sprint(written()) },
+			func(before string, _ result) string {
+				if before == "false" && written() {
+					return "wrote s3://" + w.s.Writable + "/" + key
+				}
+				return ""
+			},
 		}
-		return cp, judge{exists, func(before string, _ result) string {
-			if before == "" && exists() != "" {
-				return "wrote s3://" + w.s.Writable + "/" + key
-			}
-			return ""
-		}}
 	}
 	// unchanged judges an attempt to change the files at paths.
 	unchanged := func(paths ...string) judge {
@@ -170,4 +167,16 @@ func (b *agentBox) escapes(t *testing.T, g grant.GrantOutput) []escape {
 		t.Fatalf("the MCP client script the own-serve escape runs: %v", err)
 	}
 	return list
+}
+
+// escapeObject is the AWS CLI command that copies a file to key in the
+// writable bucket with whatever credentials it finds, and a check, made
+// outside with MinIO's root user, of whether the object is there.
+func (b *agentBox) escapeObject(key string) (cp string, written func() bool) {
+	w := b.w
+	cp = "/usr/bin/aws --endpoint-url " + w.m.URL + " --region us-east-1 s3 cp /etc/hostname s3://" + w.s.Writable + "/" + key
+	return cp, func() bool {
+		_, err := w.m.MC("stat", "rig/"+w.s.Writable+"/"+key)
+		return err == nil
+	}
 }
