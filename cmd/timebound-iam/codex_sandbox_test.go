@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,37 @@ func TestCodexSandbox(t *testing.T) {
 		t.Fatalf("setup agent codex --write: %v\n%s", err, out)
 	}
 
+	// A grant, made outside as the MCP server would make it, against the STS
+	// stand-in, into the default keychain (keyctl on Linux).
+	stand, err := granttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stand.Close() })
+	person := append(env, "TIMEBOUND_IAM_ROLE_ARN=arn:aws:iam::123456789012:role/broker", "TIMEBOUND_IAM_STS_ENDPOINT="+stand.URL,
+		"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(root, "no-credentials"))
+	grantCmd := exec.Command(bin, "grant", "-s", "s3", "-t", "15m", "--json")
+	grantCmd.Env = person
+	var stderr strings.Builder
+	grantCmd.Stderr = &stderr
+	out, err := grantCmd.Output()
+	if err != nil {
+		t.Fatalf("grant: %v\n%s%s", err, out, stderr.String())
+	}
+	var g struct {
+		Profile string `json:"profile"`
+	}
+	if err := json.Unmarshal(out, &g); err != nil || g.Profile == "" {
+		t.Fatalf("grant --json: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		revoke := exec.Command(bin, "revoke", "--all")
+		revoke.Env = person
+		_ = revoke.Run()
+	})
+	issued := stand.Issued()[0].AccessKeyID
+
 	run := func(script string, extraEnv ...string) string {
 		cmd := exec.Command(codex, "sandbox", "-P", "timebound-iam", "-C", project, "--", "sh", "-c", script)
 		cmd.Env = append(env, extraEnv...)
@@ -88,6 +120,10 @@ func TestCodexSandbox(t *testing.T) {
 			func(out string) bool { return strings.Contains(out, "[profile tb-x]") }},
 		{"writes in the project", "echo x > " + filepath.Join(project, "ok"), nil,
 			func(string) bool { return exists(filepath.Join(project, "ok")) }},
+		// The helper finds the grant inside Codex's sandbox too (no network
+		// is needed to print the credentials).
+		{"the tb profile's helper works", "/usr/bin/aws configure export-credentials --profile " + g.Profile + " --format env-no-export", nil,
+			func(out string) bool { return strings.Contains(out, "AWS_ACCESS_KEY_ID="+issued) }},
 
 		{"cannot read ~/.aws", "cat " + filepath.Join(home, ".aws", "credentials"), nil,
 			func(out string) bool { return !strings.Contains(out, secret) }},
