@@ -61,8 +61,7 @@ func (c *Containment) checkContainment() []Check {
 			checks = append(checks, warn(check, "not contained: "+a.ContainedReason,
 				"run the agent in a container or VM without your AWS credentials, or use an agent timebound-iam can contain (claude-code)"))
 		case !a.ClaudeSandbox():
-			checks = append(checks, warn(check, "doctor does not check "+a.Title+"'s sandbox settings yet",
-				"check them with the agent's own sandbox command, or run timebound-iam setup agent "+a.Name+" --write again"))
+			checks = append(checks, c.checkCodex(check, a))
 		default:
 			checks = append(checks, c.checkClaude(check, a))
 		}

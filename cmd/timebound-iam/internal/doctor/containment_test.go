@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,17 @@ func TestContainment(t *testing.T) {
 			t.Fatal(err)
 		}
 		return string(out)
+	}
+	// codexed is a Codex config as setup agent writes it, over extra.
+	codexed := func(t *testing.T, c *Containment, extra string) string {
+		out, _, err := agents.MergeCodex([]byte(extra), c.Project, c.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	trusted := func(c *Containment) string {
+		return fmt.Sprintf("[projects.%q]\ntrust_level = \"trusted\"\n", c.Project)
 	}
 	tests := []struct {
 		name  string
@@ -70,6 +82,34 @@ func TestContainment(t *testing.T) {
 				return map[string]string{".mcp.json": mcp, "managed": sandboxed(t, c, ""), ".claude/settings.local.json": `{"sandbox": {"enabled": false, "allowUnsandboxedCommands": true}}`}
 			},
 			want: []Check{{Name: "containment-claude-code", Status: OK, Detail: "sandbox and denies in place, from the managed settings"}},
+		},
+		{
+			name: "codex with the profile setup writes, in a trusted project",
+			files: func(t *testing.T, c *Containment) map[string]string {
+				return map[string]string{".codex/config.toml": codexed(t, c, ""), "~/.codex/config.toml": trusted(c)}
+			},
+			want: []Check{{Name: "containment-codex", Status: Warn, Detail: "Codex's permission profile is in place, but only in the project's .codex/config.toml", Hint: "under review"}},
+		},
+		{
+			name: "codex in a project it does not trust",
+			files: func(t *testing.T, c *Containment) map[string]string {
+				return map[string]string{".codex/config.toml": codexed(t, c, "")}
+			},
+			want: []Check{{Name: "containment-codex", Status: Warn, Detail: "Codex reads that file only in a trusted project", Hint: `trust_level = "trusted"`}},
+		},
+		{
+			name: "sandbox_mode in the user's config switches the profile off",
+			files: func(t *testing.T, c *Containment) map[string]string {
+				return map[string]string{".codex/config.toml": codexed(t, c, ""), "~/.codex/config.toml": "sandbox_mode = \"workspace-write\"\n" + trusted(c)}
+			},
+			want: []Check{{Name: "containment-codex", Status: Fail, Detail: "sets sandbox_mode, which switches permission profiles off", Hint: "remove sandbox_mode"}},
+		},
+		{
+			name: "codex with the server but no profile",
+			files: func(t *testing.T, c *Containment) map[string]string {
+				return map[string]string{".codex/config.toml": "[mcp_servers.timebound-iam]\ncommand = \"/bin/timebound-iam\"\n", "~/.codex/config.toml": trusted(c)}
+			},
+			want: []Check{{Name: "containment-codex", Status: Fail, Detail: `Codex's permission profile is not in place: default_permissions is not "timebound-iam"; permissions.timebound-iam.filesystem lacks`, Hint: "setup agent codex --write"}},
 		},
 		{
 			name: "kiro and cursor cannot be contained",
