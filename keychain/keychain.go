@@ -122,7 +122,7 @@ func Open(opts Options) (*Store, error) {
 		ServiceName:              ServiceName,
 		KeyCtlScope:              "user",
 		KeyCtlPerm:               itemPerm,
-		LibSecretCollectionName:  "login",    // unlocked with the desktop session; a new collection would prompt
+		LibSecretCollectionName:  "login", // unlocked with the desktop session; a new collection would prompt
 		KeychainTrustApplication: true,
 		WinCredPrefix:            ServiceName,
 		PassPrefix:               ServiceName,
@@ -356,6 +356,9 @@ func (s *Store) locked(k string, err error) error {
 // grants are found by serial number instead (readOutside, Linux only).
 func (s *Store) Get(id string) (aws.Credentials, error) {
 	it, err := s.ring.Get(key(id))
+	if s.backend == KeyCtl && gone(err) {
+		err = keyring.ErrKeyNotFound
+	}
 	if errors.Is(err, keyring.ErrKeyNotFound) && s.backend == KeyCtl {
 		if data, ok := readOutside(key(id)); ok {
 			it, err = keyring.Item{Key: key(id), Data: data}, nil
@@ -393,7 +396,7 @@ func (s *Store) Delete(id string) error {
 		invalidate(key(id))
 	}
 	err := s.ring.Remove(key(id))
-	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) {
+	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) || s.backend == KeyCtl && gone(err) {
 		return nil
 	}
 	return fmt.Errorf("deleting %s from the %s keyring: %w", key(id), s.backend, err)

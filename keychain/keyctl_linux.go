@@ -3,6 +3,7 @@ package keychain
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -72,6 +73,12 @@ func items(name string) []int {
 		}
 	}
 	return serials
+}
+
+// gone reports a keyctl error for a key that is invalidated, revoked or
+// expired but not yet collected: as good as deleted.
+func gone(err error) bool {
+	return errors.Is(err, unix.EKEYREVOKED) || errors.Is(err, unix.EKEYEXPIRED)
 }
 
 // keyctlRead reads a key's payload by serial number.
