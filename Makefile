@@ -47,8 +47,11 @@ install:
 
 # The tests run real peers: MinIO, the AWS CLI v2, boto3, the TypeScript MCP
 # SDK, keyctl and dbus-launch. The rig is cached outside the clone.
+# The end-to-end tests of cmd/timebound-iam, the escape suites included, take
+# about 5 minutes under -race on 2 cores, more on a loaded machine; go test's
+# default limit of 10 minutes per package is too close.
 test: rig
-	$(GO) test -race -count=1 -tags $(TAGS) ./...
+	$(GO) test -race -count=1 -timeout 30m -tags $(TAGS) ./...
 
 rig:
 	@sh .ci/rig >/dev/null
