@@ -123,7 +123,7 @@ demo:
 
 # Measures the release binary against its targets (README, Performance):
 # medians and ratios from runs interleaved in this one invocation. The AWS CLI
-# row needs the rig (make rig).
+# rows, outside and inside the sandbox runtime (srt), need the rig (make rig).
 bench: build
 	@rig=$$(sh .ci/rig) && TIMEBOUND_IAM_RIG="$$rig" $(GO) run ./cmd/timebound-iam/internal/bench -bin bin/timebound-iam
 

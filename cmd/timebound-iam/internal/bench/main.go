@@ -31,6 +31,9 @@ import (
 )
 
 func main() {
+	if file, ok := os.LookupEnv(cpuFileEnv); ok {
+		os.Exit(cpuChild(file, os.Args[1:]))
+	}
 	bin := flag.String("bin", "bin/timebound-iam", "the timebound-iam binary to measure, built as the release is")
 	rounds := flag.Int("n", 40, "interleaved rounds for process measures")
 	flag.Parse()
@@ -197,6 +200,13 @@ func timeRun(environ []string, argv ...string) (time.Duration, error) {
 func timeRunCPU(environ []string, argv ...string) (wall, cpu time.Duration, err error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = environ
+	return timeCmd(cmd)
+}
+
+// timeCmd runs cmd, which has no output set yet, and returns its wall and
+// CPU time as [timeRunCPU] does.
+func timeCmd(cmd *exec.Cmd) (wall, cpu time.Duration, err error) {
+	argv := cmd.Args
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
@@ -346,88 +356,6 @@ func credentialProcess(bin, floor, vault, stsURL, work string, rounds int) ([]ro
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-
-// s3Rounds is more than the other measures take: the difference is a few
-// milliseconds inside a command of more than half a second.
-const s3Rounds = 60
-
-// s3ls times `aws s3 ls` against MinIO with a tb profile and with a profile
-// holding the same keys statically; and, to show what credential_process
-// itself costs the CLI, with a profile whose credential_process is a floor
-// printing the same keys.
-func s3ls(bin, work string) ([]row, error) {
-	rig, err := granttest.FindRig()
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(work, "s3")
-	m, err := rig.StartMinIO(filepath.Join(dir, "minio"))
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	sc, err := granttest.SeedScenario(m)
-	if err != nil {
-		return nil, err
-	}
-	home := filepath.Join(dir, "home")
-	environ := append(m.Env(home, sc.Broker), "TIMEBOUND_IAM_KEYRING_BACKEND=keyctl")
-	g, err := grantJSON(bin, environ, "-s", "s3", "-t", "12h")
-	if err != nil {
-		return nil, err
-	}
-	profile, _ := g["profile"].(string)
-	configFile, _ := g["config_file"].(string)
-	// The static profile holds the very keys the helper prints.
-	line := exec.Command(bin, "credential-process", "--session", strings.TrimPrefix(profile, "tb-"), "--home", filepath.Join(home, "state"), "--backend", "keyctl")
-	b, err := line.Output()
-	if err != nil {
-		return nil, fmt.Errorf("credential-process: %w", err)
-	}
-	var c struct{ AccessKeyId, SecretAccessKey, SessionToken string }
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, err
-	}
-	static := filepath.Join(dir, "static-credentials")
-	if err := os.WriteFile(static, []byte(fmt.Sprintf("[static]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = %s\n", c.AccessKeyId, c.SecretAccessKey, c.SessionToken)), 0o600); err != nil {
-		return nil, err
-	}
-	floor, err := buildFloor(work, "floor-s3", strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, err
-	}
-	// The tb profile is read from a copy of the grant's config file, so
-	// that the floor's profile can sit beside it in the same file.
-	tbConfig, err := os.ReadFile(configFile)
-	if err != nil {
-		return nil, err
-	}
-	benchConfig := filepath.Join(dir, "aws-config")
-	if err := os.WriteFile(benchConfig, append(tbConfig, "\n[profile floor]\ncredential_process = "+floor+"\n"...), 0o600); err != nil {
-		return nil, err
-	}
-	awsEnv := env(home, "AWS_CONFIG_FILE="+benchConfig, "AWS_SHARED_CREDENTIALS_FILE="+static, "AWS_EC2_METADATA_DISABLED=true")
-	cpu := map[string][]time.Duration{}
-	ls := func(name, p string) func() (time.Duration, error) {
-		return func() (time.Duration, error) {
-			wall, c, err := timeRunCPU(awsEnv, "/usr/bin/aws", "--profile", p, "--endpoint-url", m.URL, "--region", "us-east-1", "s3", "ls", "s3://"+sc.Readable)
-			cpu[name] = append(cpu[name], c)
-			return wall, err
-		}
-	}
-	res, err := interleave(s3Rounds, map[string]func() (time.Duration, error){"tb": ls("tb", profile), "static": ls("static", "static"), "floor": ls("floor", "floor")})
-	if err != nil {
-		return nil, err
-	}
-	tb, st, fl := median(res["tb"]), median(res["static"]), median(res["floor"])
-	tbCPU, stCPU, flCPU := median(cpu["tb"]), median(cpu["static"]), median(cpu["floor"])
-	return []row{
-		{measure: "aws s3 ls, tb profile (AWS CLI v2, MinIO)", median: tb, vs: "static keys " + ms(st), ratio: ratio(tb, st), target: "≤ 1.03x", ok: ratio(tb, st) <= 1.03},
-		{measure: "  same, CPU time of aws and its helper", median: tbCPU, vs: "static keys " + ms(stCPU), ratio: ratio(tbCPU, stCPU), target: "≤ 1.03x", ok: ratio(tbCPU, stCPU) <= 1.03},
-		{measure: "  floor as credential_process, CPU time", median: flCPU, vs: "static keys " + ms(stCPU), ratio: ratio(flCPU, stCPU), target: "(reference)", info: true},
-		{measure: "  floor as credential_process, wall", median: fl, vs: "static keys " + ms(st), ratio: ratio(fl, st), target: "(reference)", info: true},
-	}, nil
-}
 
 // serveProc is `timebound-iam serve` driven by the go-sdk client over stdio.
 type serveProc struct {
