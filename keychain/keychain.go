@@ -105,6 +105,9 @@ type Store struct {
 	backend string
 	// dir is the file backend's directory, for its error messages.
 	dir string
+	// kernel is set for a store [Open] made on the kernel keyring, whose
+	// items it also reaches by serial number; not for one [New] wraps.
+	kernel bool
 	// opened records that this store's passphrase has opened or written an
 	// item: [Store.Check] then has its answer, and the key derivation it
 	// costs (about 1.6 ms) is not paid again on every grant.
@@ -158,7 +161,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
 	}
-	return &Store{ring: ring, backend: name, dir: cfg.FileDir}, nil
+	return &Store{ring: ring, backend: name, dir: cfg.FileDir, kernel: name == KeyCtl}, nil
 }
 
 // Available lists the backends of [Backends] that can be opened on this
@@ -275,7 +278,9 @@ type item struct {
 	Expires         time.Time
 }
 
-// Put stores the credentials of grant id, replacing any earlier item.
+// Put stores the credentials of grant id, replacing any earlier item. A
+// keyctl item carries a kernel timeout at c.Expires: the kernel makes it
+// unreadable then, and collects it soon after.
 func (s *Store) Put(id string, c aws.Credentials) error {
 	data, err := json.Marshal(item{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires.UTC()})
 	if err != nil {
@@ -301,6 +306,14 @@ func (s *Store) Put(id string, c aws.Credentials) error {
 	}
 	if err != nil {
 		return fmt.Errorf("storing %s in the %s keyring: %w", key(id), s.backend, err)
+	}
+	if s.kernel {
+		// The kernel ends the item at the grant's expiry, whether or not
+		// anything runs then.
+		if err := expireAt(key(id), c.Expires); err != nil {
+			_ = s.Delete(id)
+			return fmt.Errorf("setting the expiry of %s in the keyctl keyring: %w", key(id), err)
+		}
 	}
 	s.opened.Store(true)
 	return nil
@@ -356,10 +369,10 @@ func (s *Store) locked(k string, err error) error {
 // grants are found by serial number instead (readOutside, Linux only).
 func (s *Store) Get(id string) (aws.Credentials, error) {
 	it, err := s.ring.Get(key(id))
-	if s.backend == KeyCtl && gone(err) {
+	if s.kernel && gone(err) {
 		err = keyring.ErrKeyNotFound
 	}
-	if errors.Is(err, keyring.ErrKeyNotFound) && s.backend == KeyCtl {
+	if errors.Is(err, keyring.ErrKeyNotFound) && s.kernel {
 		if data, ok := readOutside(key(id)); ok {
 			it, err = keyring.Item{Key: key(id), Data: data}, nil
 		}
@@ -390,13 +403,13 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 // Delete removes the item of grant id. A missing item is not an error, so
 // revoke and prune can repeat safely.
 func (s *Store) Delete(id string) error {
-	if s.backend == KeyCtl {
+	if s.kernel {
 		// Unlinked, a key can stay readable by serial until the kernel's
 		// garbage collector runs, and a sandbox reads by serial.
 		invalidate(key(id))
 	}
 	err := s.ring.Remove(key(id))
-	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) || s.backend == KeyCtl && gone(err) {
+	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) || errors.Is(err, os.ErrNotExist) || s.kernel && gone(err) {
 		return nil
 	}
 	return fmt.Errorf("deleting %s from the %s keyring: %w", key(id), s.backend, err)

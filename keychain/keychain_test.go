@@ -21,7 +21,8 @@ var creds = aws.Credentials{
 	AccessKeyID:     "ASIAEXAMPLEEXAMPLE12",
 	SecretAccessKey: "secret/with+chars=",
 	SessionToken:    "token-" + strings.Repeat("t", 600),
-	Expires:         time.Date(2026, 11, 25, 14, 5, 10, 0, time.UTC),
+	// In the future: a keyctl item lives until its expiry.
+	Expires: time.Now().Add(time.Hour).Truncate(time.Second).UTC(),
 }
 
 // roundTrip is the contract every backend must keep.

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,6 +76,25 @@ func items(name string) []int {
 		}
 	}
 	return serials
+}
+
+// expireAt gives every keyctl item named name a kernel timeout at t, at
+// least one second from now.
+func expireAt(name string, t time.Time) error {
+	secs := int(math.Ceil(time.Until(t).Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	serials := items(name)
+	if len(serials) == 0 {
+		return fmt.Errorf("%s is not in /proc/keys", name)
+	}
+	for _, serial := range serials {
+		if _, err := unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, serial, secs, 0, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // gone reports a keyctl error for a key that is invalidated, revoked or

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"golang.org/x/sys/unix"
@@ -110,4 +112,57 @@ func TestKeyCtlInsideSandbox(t *testing.T) {
 	if got := inSandbox(t, id); got != "not found" {
 		t.Errorf("after Delete, inside the sandbox: %q, want not found", got)
 	}
+}
+
+// TestKeyCtlItemsExpire stores a grant that expires in 2 seconds and then
+// runs nothing: past its expiry the kernel has made the item unreadable,
+// by name and by serial, inside a sandbox and out.
+func TestKeyCtlItemsExpire(t *testing.T) {
+	s, err := keychain.Open(keychain.Options{Backend: keychain.KeyCtl})
+	if err != nil {
+		t.Skipf("kernel keyring unavailable here: %v", err)
+	}
+	id := fmt.Sprintf("exp%05d", os.Getpid()%100000)
+	c := creds
+	c.Expires = time.Now().Add(2 * time.Second)
+	if err := s.Put(id, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Delete(id) })
+	serial := serialOf(t, "tb-"+id)
+	if _, err := s.Get(id); err != nil {
+		t.Fatalf("Get before the expiry: %v", err)
+	}
+	time.Sleep(3 * time.Second)
+	if _, err := s.Get(id); !errors.Is(err, keychain.ErrNotFound) {
+		t.Errorf("Get past the expiry: %v, want ErrNotFound", err)
+	}
+	if out, err := exec.Command("keyctl", "print", fmt.Sprint(serial)).CombinedOutput(); err == nil || strings.Contains(string(out), creds.SecretAccessKey) {
+		t.Errorf("keyctl print %d past the expiry: %v, %q; want an error", serial, err, out)
+	}
+	if got := inSandbox(t, id); got != "not found" {
+		t.Errorf("inside the sandbox past the expiry: %q, want not found", got)
+	}
+}
+
+// serialOf finds the serial number of this user's key named name in
+// /proc/keys.
+func serialOf(t *testing.T, name string) int64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 9 && f[8] == name+":" {
+			n, err := strconv.ParseInt(f[0], 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s is not in /proc/keys", name)
+	return 0
 }
