@@ -10,6 +10,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // The values of the approval config key: which grants a person must approve
@@ -75,7 +76,7 @@ func (c Config) ApprovalSetting() string {
 }
 
 // AccessText writes access as "s3 full, logs read_only".
-func AccessText(access []Access) string {
+func AccessText(access []policy.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service + " " + string(a.Level)
@@ -87,7 +88,7 @@ func AccessText(access []Access) string {
 // always with approval = always; with approval = full (or unset) when any
 // service is at level full; and whatever approval says, when any service is
 // one of approval_services.
-func (c Config) NeedsApproval(access []Access) bool {
+func (c Config) NeedsApproval(access []policy.Access) bool {
 	for _, a := range access {
 		if slices.Contains(c.ApprovalServices, a.Service) {
 			return true
@@ -97,7 +98,7 @@ func (c Config) NeedsApproval(access []Access) bool {
 		case ApprovalAlways:
 			return true
 		default: // full, and any value LoadConfig did not set: fail closed
-			if a.Level == Full {
+			if a.Level == policy.Full {
 				return true
 			}
 		}
@@ -110,7 +111,7 @@ type ApprovalPrompt struct {
 	// Account and Role come from role_arn: the account id and the role's
 	// name with its path.
 	Account, Role string
-	Access        []Access
+	Access        []policy.Access
 	// Resources are the ARNs the grant is narrowed to; nil means all.
 	Resources []string
 	TTL       time.Duration
@@ -118,7 +119,7 @@ type ApprovalPrompt struct {
 	// from initialize, or "cli".
 	Reason, Client string
 	// PolicySize is the session policy's length in characters, of
-	// [MaxPolicySize].
+	// [policy.MaxSize].
 	PolicySize int
 }
 
@@ -140,7 +141,7 @@ func (p ApprovalPrompt) String() string {
 	fmt.Fprintf(&b, "ttl:       %s\n", ShortDuration(p.TTL))
 	fmt.Fprintf(&b, "reason:    %s\n", reason)
 	fmt.Fprintf(&b, "client:    %s\n", strconv.Quote(p.Client))
-	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, MaxPolicySize)
+	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, policy.MaxSize)
 	return b.String()
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 func TestLoadConfigApproval(t *testing.T) {
@@ -59,25 +60,25 @@ func TestLoadConfigApproval(t *testing.T) {
 }
 
 func TestNeedsApproval(t *testing.T) {
-	s3 := func(l Level) []Access { return []Access{{Service: "s3", Level: l}} }
-	mixed := []Access{{Service: "logs", Level: ReadOnly}, {Service: "s3", Level: Full}}
-	iamRO := []Access{{Service: "s3", Level: ViewOnly}, {Service: "iam", Level: ReadOnly}}
+	s3 := func(l policy.Level) []policy.Access { return []policy.Access{{Service: "s3", Level: l}} }
+	mixed := []policy.Access{{Service: "logs", Level: policy.ReadOnly}, {Service: "s3", Level: policy.Full}}
+	iamRO := []policy.Access{{Service: "s3", Level: policy.ViewOnly}, {Service: "iam", Level: policy.ReadOnly}}
 	tests := []struct {
 		approval string
 		services []string
-		access   []Access
+		access   []policy.Access
 		want     bool
 	}{
-		{"never", nil, s3(Full), false},
+		{"never", nil, s3(policy.Full), false},
 		{"never", []string{"iam"}, iamRO, true},
-		{"full", nil, s3(ReadOnly), false},
-		{"full", nil, s3(Full), true},
+		{"full", nil, s3(policy.ReadOnly), false},
+		{"full", nil, s3(policy.Full), true},
 		{"full", nil, mixed, true},
-		{"", nil, s3(Full), true}, // a Config not from LoadConfig fails closed
-		{"bogus", nil, s3(Full), true},
-		{"always", nil, s3(ViewOnly), true},
+		{"", nil, s3(policy.Full), true}, // a Config not from LoadConfig fails closed
+		{"bogus", nil, s3(policy.Full), true},
+		{"always", nil, s3(policy.ViewOnly), true},
 		{"full", []string{"iam"}, iamRO, true},
-		{"full", []string{"iam"}, s3(ReadOnly), false},
+		{"full", []string{"iam"}, s3(policy.ReadOnly), false},
 	}
 	for _, tt := range tests {
 		c := Config{Approval: tt.approval, ApprovalServices: tt.services}
@@ -88,7 +89,7 @@ func TestNeedsApproval(t *testing.T) {
 }
 
 func TestApprovalPromptQuotes(t *testing.T) {
-	p := ApprovalPrompt{Account: "123456789012", Role: "ops/broker", Access: []Access{{Service: "s3", Level: Full}},
+	p := ApprovalPrompt{Account: "123456789012", Role: "ops/broker", Access: []policy.Access{{Service: "s3", Level: policy.Full}},
 		TTL: 90 * time.Minute, Client: "evil\naccess:    s3 read_only", PolicySize: 42}
 	got := p.String()
 	want := "account:   123456789012\nrole:      ops/broker\naccess:    s3 full\nttl:       1h30m\nreason:    (none given)\n" +

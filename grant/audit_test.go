@@ -15,6 +15,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // auditLog opens the harness's audit log.
@@ -95,7 +96,7 @@ func TestAuditManagerEvents(t *testing.T) {
 func TestAuditRequestFields(t *testing.T) {
 	h := newHarness(t)
 	s, err := h.m.Grant(context.Background(), grant.Request{
-		Access: []grant.Access{{Service: "s3", Level: grant.ViewOnly}}, TTL: 20 * time.Minute,
+		Access: []policy.Access{{Service: "s3", Level: policy.ViewOnly}}, TTL: 20 * time.Minute,
 		Reason: "list the release buckets", Client: "cli", Approver: "terminal",
 	})
 	if err != nil {
@@ -307,7 +308,7 @@ func TestLimitMaxGrantsUnderLock(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		go func() {
-			_, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 15 * time.Minute})
+			_, err := h.m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 15 * time.Minute})
 			errs <- err
 		}()
 	}
@@ -338,7 +339,7 @@ func TestLimitMaxTTL(t *testing.T) {
 			t.Errorf("ttl %s: tool error %q does not name max_ttl and its value", ttl, msg)
 		}
 	}
-	s, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 2*time.Hour + time.Second})
+	s, err := h.m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 2*time.Hour + time.Second})
 	if err == nil || !strings.Contains(err.Error(), "max_ttl is 2h") {
 		t.Errorf("Grant over max_ttl = %v, %v; want a refusal naming max_ttl", s, err)
 	}
@@ -354,13 +355,13 @@ func TestLoadConfigLimits(t *testing.T) {
 	tests := []struct {
 		services, maxGrants string
 		wantServices        []string
-		wantLevels          map[string]grant.Level
+		wantLevels          map[string]policy.Level
 		wantMax             int
 		wantErr             string
 	}{
 		{services: "s3, lambda", wantServices: []string{"s3", "lambda"}},
 		{services: "s3:full logs:ro,ec2:VIEW_ONLY", wantServices: []string{"s3", "logs", "ec2"},
-			wantLevels: map[string]grant.Level{"s3": grant.Full, "logs": grant.ReadOnly, "ec2": grant.ViewOnly}},
+			wantLevels: map[string]policy.Level{"s3": policy.Full, "logs": policy.ReadOnly, "ec2": policy.ViewOnly}},
 		{services: "s3:admin", wantErr: `services: s3 level "admin" is not allowed: use "view_only", "read_only" or "full"`},
 		{services: "s3:", wantErr: `services: s3 level "" is not allowed`},
 		{services: "secretsmanager:view_only", wantErr: `services: service "secretsmanager" has no view_only level`},
@@ -395,9 +396,9 @@ func TestLoadConfigLimits(t *testing.T) {
 // input; its entry is bounded, not a copy of whatever was sent.
 func TestAuditRefusalBounded(t *testing.T) {
 	h := newHarness(t)
-	var access []grant.Access
+	var access []policy.Access
 	for i := range 200 {
-		access = append(access, grant.Access{Service: fmt.Sprintf("svc%d%s", i, strings.Repeat("x", 300)), Level: grant.ReadOnly})
+		access = append(access, policy.Access{Service: fmt.Sprintf("svc%d%s", i, strings.Repeat("x", 300)), Level: policy.ReadOnly})
 	}
 	_, err := h.m.Grant(context.Background(), grant.Request{Access: access, TTL: time.Hour, Reason: strings.Repeat("why ", 10000), Client: strings.Repeat("c", 5000)})
 	if err == nil {

@@ -18,6 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 	"github.com/gofrs/flock"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -64,7 +65,7 @@ import (
 // deny needs nothing the local revoke removes (the tombstone keeps the
 // expiry). No grant can take the deny away again: every grant that reaches
 // iam, and the broker's ceiling, deny iam:Put* and iam:Delete*Policy
-// ([EscalationActions]).
+// ([policy.EscalationActions]).
 
 // RevokedPolicyName names the broker role's inline policy that denies the
 // role sessions of grants revoked with --aws.
@@ -436,7 +437,7 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 }
 
 func (m *Manager) denyAtAWS(ctx context.Context, add []revokedSession, now time.Time, d *AWSDeny) error {
-	if m.Config.STSDialect == DialectMinIO {
+	if m.Config.STSDialect == policy.DialectMinIO {
 		return errors.New("sts_dialect is minio, and MinIO has no IAM role policies to deny a session with")
 	}
 	if err := m.Config.CheckRole(); err != nil {

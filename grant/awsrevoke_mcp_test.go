@@ -18,6 +18,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // motoBroker starts moto, creates the broker role testRole names in its IAM
@@ -34,7 +35,7 @@ func motoBroker(t *testing.T) *iam.Client {
 	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"), AssumeRolePolicyDocument: aws.String(grant.TrustPolicy("arn:aws:iam::123456789012:user/dev"))}); err != nil {
 		t.Fatal(err)
 	}
-	ceiling, err := grant.PermissionPolicy([]grant.Access{{Service: "s3", Level: grant.ReadOnly}})
+	ceiling, err := grant.PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestMCPRevokeAccessAWSFails(t *testing.T) {
 		{"UnauthorizedOperation", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}}), "not permitted to call iam:PutRolePolicy on role " + testRole + " (UnauthorizedOperation)"},
 		{"role missing", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "role broker not found"}}), "role " + testRole + " does not exist in IAM (NoSuchEntity): check role_arn"},
 		{"no credentials", withIAM(&fakeIAM{getErr: errors.New("failed to retrieve credentials")}), "iam:GetRolePolicy on role " + testRole + " failed: failed to retrieve credentials"},
-		{"MinIO", func(h *harness) { h.m.Config.STSDialect = grant.DialectMinIO }, "sts_dialect is minio, and MinIO has no IAM role policies to deny a session with"},
+		{"MinIO", func(h *harness) { h.m.Config.STSDialect = policy.DialectMinIO }, "sts_dialect is minio, and MinIO has no IAM role policies to deny a session with"},
 		{"no IAM client", func(h *harness) { h.m.IAM = nil }, "this run has no IAM client"},
 		{"client cannot be made", func(h *harness) {
 			h.m.IAM = func(context.Context) (grant.RolePolicyAPI, error) {

@@ -2,14 +2,26 @@ package grant
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// checkGolden compares doc with testdata/policy/NAME.json, or rewrites that
+// file under -update.
+func checkGolden(t *testing.T, name, doc string) {
+	t.Helper()
+	granttest.Golden(t, filepath.Join("testdata", "policy", name+".json"), doc, *update, "go test ./grant -run TestRevokedPolicy -update")
+}
 
 var revokeNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
@@ -41,7 +42,7 @@ type Config struct {
 	// STSEndpoint overrides the STS endpoint URL (MinIO, a VPC endpoint).
 	STSEndpoint string
 	// STSDialect is whose STS and policy language the endpoint speaks:
-	// [DialectAWS] (default) or [DialectMinIO].
+	// [policy.DialectAWS] (default) or [policy.DialectMinIO].
 	STSDialect string
 	// DefaultTTL applies when a request names no ttl.
 	DefaultTTL time.Duration
@@ -52,7 +53,7 @@ type Config struct {
 	Services []string
 	// MaxLevels caps the level of a service in Services, from entries such
 	// as "s3:read_only"; a service without one may be granted at any level.
-	MaxLevels map[string]Level
+	MaxLevels map[string]policy.Level
 	// MaxGrants caps the grants live at once; 0 means no limit.
 	MaxGrants int
 	// KeyringBackend is the keychain backend; empty means the OS default.
@@ -183,10 +184,10 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 	}
 	switch cfg.STSDialect {
 	case "":
-		cfg.STSDialect = DialectAWS
-	case DialectAWS, DialectMinIO:
+		cfg.STSDialect = policy.DialectAWS
+	case policy.DialectAWS, policy.DialectMinIO:
 	default:
-		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, DialectAWS, DialectMinIO)
+		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, policy.DialectAWS, policy.DialectMinIO)
 	}
 	// STS would refuse a bad one only at the first grant.
 	if v := cfg.SourceIdentity; v != "" && (len(v) < 2 || len(v) > 64 || !iamNameChars(v)) {
@@ -252,16 +253,19 @@ func (c Config) CheckRole() error {
 // linked into the credential_process helper, and compiling `^[\w+=,.@-]*$`
 // at start-up costs every AWS CLI call a quarter of a millisecond.
 func iamNameChars(s string) bool {
-	return only(s, func(c byte) bool {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0
-	})
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseServices reads the services key: prefixes separated by commas or
 // spaces, each optionally with its highest level, "s3:read_only".
-func parseServices(value string) ([]string, map[string]Level, error) {
+func parseServices(value string) ([]string, map[string]policy.Level, error) {
 	var names []string
-	var max map[string]Level
+	var max map[string]policy.Level
 	for _, s := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
 		name, level, hasLevel := strings.Cut(strings.ToLower(s), ":")
 		// A typo here would otherwise allow nothing and say nothing.
@@ -276,15 +280,15 @@ func parseServices(value string) ([]string, map[string]Level, error) {
 		if !hasLevel {
 			continue
 		}
-		l, err := ParseLevel("services: "+name+" level", level)
+		l, err := policy.ParseLevel("services: "+name+" level", level)
 		if err != nil {
 			return nil, nil, err
 		}
-		if !slices.Contains(ServiceLevels(svc), l) {
-			return nil, nil, fmt.Errorf("services: %w", levelError(svc, l))
+		if err := policy.CheckServiceLevel(svc, l); err != nil {
+			return nil, nil, fmt.Errorf("services: %w", err)
 		}
 		if max == nil {
-			max = map[string]Level{}
+			max = map[string]policy.Level{}
 		}
 		max[name] = l
 	}
@@ -293,18 +297,13 @@ func parseServices(value string) ([]string, map[string]Level, error) {
 
 // maxLevel is the highest level the config allows for service; ok is false
 // when it sets none.
-func (c Config) maxLevel(service string) (l Level, ok bool) {
+func (c Config) maxLevel(service string) (l policy.Level, ok bool) {
 	l, ok = c.MaxLevels[service]
 	return l, ok
 }
 
-// within reports whether l is at most max.
-func within(l, max Level) bool {
-	return slices.Index(Levels, l) <= slices.Index(Levels, max)
-}
-
 func (c Config) allows(service string) bool {
-	if c.STSDialect == DialectMinIO && service != "s3" {
+	if c.STSDialect == policy.DialectMinIO && service != "s3" {
 		return false
 	}
 	return len(c.Services) == 0 || slices.Contains(c.Services, service)
@@ -312,7 +311,7 @@ func (c Config) allows(service string) bool {
 
 // allowedText lists what allows admits, for error messages.
 func (c Config) allowedText() string {
-	if c.STSDialect == DialectMinIO {
+	if c.STSDialect == policy.DialectMinIO {
 		return "s3 only (sts_dialect = minio)"
 	}
 	return c.ServicesText()

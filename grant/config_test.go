@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/google/go-cmp/cmp"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 func env(m map[string]string) func(string) string {
@@ -56,7 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.STSDialect != DialectAWS || cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.STSTimeout != 10*time.Second || cfg.Services != nil || cfg.KeyringBackend != "" {
+	if cfg.STSDialect != policy.DialectAWS || cfg.Region != "us-east-1" || cfg.DefaultTTL != time.Hour || cfg.MaxTTL != 12*time.Hour || cfg.STSTimeout != 10*time.Second || cfg.Services != nil || cfg.KeyringBackend != "" {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	err = cfg.CheckRole()

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -40,7 +41,7 @@ func BenchmarkGrant(b *testing.B) {
 				Exe:      "/usr/local/bin/timebound-iam",
 				Now:      time.Now,
 			}
-			r := grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 12 * time.Hour, Client: "bench"}
+			r := grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 12 * time.Hour, Client: "bench"}
 			for range n {
 				if _, err := m.Grant(context.Background(), r); err != nil {
 					b.Fatal(err)

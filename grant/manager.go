@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -70,7 +71,7 @@ func (m *Manager) Record(e audit.Event) error {
 // Session describes a live or ended grant; it never holds a secret.
 type Session struct {
 	ID      string
-	Access  []Access
+	Access  []policy.Access
 	Region  string
 	Created time.Time
 	Expires time.Time
@@ -230,7 +231,7 @@ func clip(s string, n int) string {
 // the request against the catalog and the limits, max_grants, the role,
 // and the policy's size. It returns the resources as ARNs and the session
 // policy.
-func (m *Manager) check(r Request) (arns []string, policy string, err error) {
+func (m *Manager) check(r Request) (arns []string, doc string, err error) {
 	if arns, err = r.validate(m.Config); err != nil {
 		return nil, "", err
 	}
@@ -243,10 +244,10 @@ func (m *Manager) check(r Request) (arns []string, policy string, err error) {
 	if err := m.Config.CheckRole(); err != nil {
 		return nil, "", err
 	}
-	if policy, err = ScopedPolicy(r.Access, arns, m.Config.STSDialect); err != nil {
+	if doc, err = policy.BuildScoped(r.Access, arns, m.Config.STSDialect); err != nil {
 		return nil, "", err
 	}
-	return arns, policy, nil
+	return arns, doc, nil
 }
 
 // sessionEvent is the audit entry of kind for an existing grant.
@@ -421,7 +422,7 @@ func MaskKey(id string) string {
 	return "****" + id[len(id)-4:]
 }
 
-func levelsText(access []Access) string {
+func levelsText(access []policy.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service + ":" + string(a.Level)
@@ -443,9 +444,9 @@ func (m *Manager) entry(s Session) profiles.Entry {
 }
 
 func session(e profiles.Entry) Session {
-	access := make([]Access, len(e.Access))
+	access := make([]policy.Access, len(e.Access))
 	for i, a := range e.Access {
-		access[i] = Access{Service: a.Service, Level: Level(a.Level)}
+		access[i] = policy.Access{Service: a.Service, Level: policy.Level(a.Level)}
 	}
 	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked, Resources: e.Resources}
 }

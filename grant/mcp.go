@@ -9,6 +9,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -113,18 +114,18 @@ type handlers struct {
 func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, GrantOutput, error) {
 	// Least privilege when the agent leaves level out.
 	if in.Level == "" {
-		in.Level = string(ReadOnly)
+		in.Level = string(policy.ReadOnly)
 	}
 	r := Request{Reason: in.Reason, Client: "mcp", Resources: in.Resources}
 	if ci := req.ClientInfo(); ci != nil && ci.Name != "" {
 		r.Client = ci.Name
 	}
-	level, err := ParseLevel("level", in.Level)
+	level, err := policy.ParseLevel("level", in.Level)
 	if err == nil {
 		r.TTL, err = ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
 	}
 	for _, s := range in.Services {
-		r.Access = append(r.Access, Access{Service: s, Level: Level(in.Level)})
+		r.Access = append(r.Access, policy.Access{Service: s, Level: policy.Level(in.Level)})
 		if err == nil {
 			r.Access[len(r.Access)-1].Level = level
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // The approval tests drive grant_access through the go-sdk client, which
@@ -135,7 +136,7 @@ func TestMCPApprovalAccept(t *testing.T) {
 	if len(asked) != 1 {
 		t.Fatalf("%d elicitations, want 1", len(asked))
 	}
-	policy, err := grant.ScopedPolicy([]grant.Access{{Service: "s3", Level: grant.Full}}, nil, grant.DialectAWS)
+	policy, err := policy.BuildScoped([]policy.Access{{Service: "s3", Level: policy.Full}}, nil, policy.DialectAWS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +595,7 @@ func TestMCPApprovalStatesAreBounded(t *testing.T) {
 func TestGrantNeedsApproverOnRecord(t *testing.T) {
 	h := newHarness(t, func(h *harness) { h.m.Config.Approval = "full" })
 	for _, approver := range []string{"", grant.ApproverPolicy} {
-		_, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, TTL: 15 * time.Minute, Approver: approver})
+		_, err := h.m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.Full}}, TTL: 15 * time.Minute, Approver: approver})
 		if err == nil || !strings.Contains(err.Error(), "needs a person's approval") {
 			t.Errorf("Grant with approver %q = %v; want refused", approver, err)
 		}
@@ -602,7 +603,7 @@ func TestGrantNeedsApproverOnRecord(t *testing.T) {
 	if n := len(h.sts.calls()); n != 0 {
 		t.Errorf("%d AssumeRole calls; want none", n)
 	}
-	if _, err := h.m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, TTL: 15 * time.Minute, Approver: grant.ApproverTerminal}); err != nil {
+	if _, err := h.m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.Full}}, TTL: 15 * time.Minute, Approver: grant.ApproverTerminal}); err != nil {
 		t.Errorf("Grant approved on the terminal: %v", err)
 	}
 }

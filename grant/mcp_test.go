@@ -33,6 +33,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -641,20 +642,20 @@ func TestGrantAssumeRoleInput(t *testing.T) {
 	tests := []struct {
 		name           string
 		sourceIdentity string
-		access         []grant.Access
+		access         []policy.Access
 		client         string
 		wantLevel      string
 		wantClient     string
 	}{
-		{"cli, with source_identity", "alice@build-07", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "cli", "read_only", "cli"},
-		{"mixed levels", "", []grant.Access{{Service: "s3", Level: grant.Full}, {Service: "logs", Level: grant.ReadOnly}}, "cli", "mixed", "cli"},
-		{"full", "", []grant.Access{{Service: "s3", Level: grant.Full}}, "Kiro CLI", "full", "Kiro CLI"},
-		{"allowed punctuation kept", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "@scope/agent_v1.2:beta=+-", "read_only", "@scope/agent_v1.2:beta=+-"},
-		{"other characters become _", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, " Claude Code (VS Code) ✓\n\"x\" ", "read_only", "Claude Code _VS Code_ ___x_"},
-		{"unicode letters kept", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "Zoë's agent", "read_only", "Zoë_s agent"},
-		{"cut to 256 characters", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, long, "read_only", long[:2*256]},
-		{"no client", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "", "read_only", ""},
-		{"nothing left of the client", "", []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, "   ", "read_only", ""},
+		{"cli, with source_identity", "alice@build-07", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, "cli", "read_only", "cli"},
+		{"mixed levels", "", []policy.Access{{Service: "s3", Level: policy.Full}, {Service: "logs", Level: policy.ReadOnly}}, "cli", "mixed", "cli"},
+		{"full", "", []policy.Access{{Service: "s3", Level: policy.Full}}, "Kiro CLI", "full", "Kiro CLI"},
+		{"allowed punctuation kept", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, "@scope/agent_v1.2:beta=+-", "read_only", "@scope/agent_v1.2:beta=+-"},
+		{"other characters become _", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, " Claude Code (VS Code) ✓\n\"x\" ", "read_only", "Claude Code _VS Code_ ___x_"},
+		{"unicode letters kept", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, "Zoë's agent", "read_only", "Zoë_s agent"},
+		{"cut to 256 characters", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, long, "read_only", long[:2*256]},
+		{"no client", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, "", "read_only", ""},
+		{"nothing left of the client", "", []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, "   ", "read_only", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -663,7 +664,7 @@ func TestGrantAssumeRoleInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			policy, err := grant.Policy(tt.access, grant.DialectAWS)
+			policy, err := policy.Build(tt.access, policy.DialectAWS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -723,7 +724,7 @@ func TestGrantAttributionOnTheWire(t *testing.T) {
 		Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home}, Exe: testExe, Now: time.Now,
 	}
-	access := []grant.Access{{Service: "s3", Level: grant.ReadOnly}, {Service: "logs", Level: grant.Full}}
+	access := []policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "logs", Level: policy.Full}}
 	// logs at full needs a person under the default approval: as if one
 	// approved it on the terminal.
 	s, err := m.Grant(context.Background(), grant.Request{Access: access, TTL: 15 * time.Minute, Client: "cli", Approver: grant.ApproverTerminal})
@@ -734,7 +735,7 @@ func TestGrantAttributionOnTheWire(t *testing.T) {
 	if len(issued) != 1 {
 		t.Fatalf("the stand-in issued %d credentials, want 1", len(issued))
 	}
-	policy, err := grant.Policy(access, grant.DialectAWS)
+	policy, err := policy.Build(access, policy.DialectAWS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1216,7 +1217,7 @@ func TestMCPListServices(t *testing.T) {
 			// A level is offered only when a grant of it can succeed.
 			for _, svc := range out.Services {
 				for _, level := range []string{"view_only", "read_only", "full"} {
-					_, err := grant.Policy([]grant.Access{{Service: svc.Name, Level: grant.Level(level)}}, grant.DialectAWS)
+					_, err := policy.Build([]policy.Access{{Service: svc.Name, Level: policy.Level(level)}}, policy.DialectAWS)
 					if offered := slices.Contains(svc.Levels, level); offered != (err == nil) {
 						t.Errorf("%s: %s offered = %v, but its policy gives %v", svc.Name, level, offered, err)
 					}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -109,7 +110,7 @@ func (s Session) Output(now time.Time) SessionOutput {
 }
 
 // ServiceList lists the catalog services this configuration allows, each
-// with the levels it offers ([ServiceLevels]: view_only only where AWS's
+// with the levels it offers ([policy.ServiceLevels]: view_only only where AWS's
 // ViewOnlyAccess names it) up to the config's limit for it, whose session
 // policy fits STS's limit on its own (a few services' read-only slices are
 // larger than that).
@@ -120,11 +121,11 @@ func (c Config) ServiceList() []ServiceOutput {
 			continue
 		}
 		var levels []string
-		for _, l := range ServiceLevels(svc) {
-			if max, ok := c.maxLevel(svc.Prefix); ok && !within(l, max) {
+		for _, l := range policy.ServiceLevels(svc) {
+			if max, ok := c.maxLevel(svc.Prefix); ok && !l.AtMost(max) {
 				continue
 			}
-			if _, err := Policy([]Access{{svc.Prefix, l}}, c.STSDialect); err == nil {
+			if _, err := policy.Build([]policy.Access{{Service: svc.Prefix, Level: l}}, c.STSDialect); err == nil {
 				levels = append(levels, string(l))
 			}
 		}

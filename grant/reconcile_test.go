@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -82,7 +83,7 @@ func (r *reconcileRig) killedGrant(id string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+		_, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 		r.t.Errorf("grant %s returned (%v); it should have died in Set", id, err)
 	}()
 	<-done
@@ -90,7 +91,7 @@ func (r *reconcileRig) killedGrant(id string) {
 
 func (r *reconcileRig) grant(id string) {
 	r.t.Helper()
-	if _, err := r.manager(nil, id).Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour}); err != nil {
+	if _, err := r.manager(nil, id).Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour}); err != nil {
 		r.t.Fatal(err)
 	}
 }

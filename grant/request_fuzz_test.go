@@ -9,19 +9,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // fuzzConfig is one of the configurations LoadConfig can produce: mode picks
 // the allow-list and dialect, maxMinutes the max_ttl (15m..12h).
 func fuzzConfig(mode uint8, maxMinutes uint16) Config {
 	span := uint16((DefaultMaxTTL - MinTTL) / time.Minute)
-	cfg := Config{STSDialect: DialectAWS, MaxTTL: MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
+	cfg := Config{STSDialect: policy.DialectAWS, MaxTTL: MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
 	cfg.DefaultTTL = min(DefaultDefaultTTL, cfg.MaxTTL)
 	switch mode % 3 {
 	case 1:
 		cfg.Services = []string{"s3", "logs", "lambda"}
 	case 2:
-		cfg.STSDialect = DialectMinIO
+		cfg.STSDialect = policy.DialectMinIO
 	}
 	return cfg
 }
@@ -40,7 +41,7 @@ func checkFieldError(t *testing.T, err error, fields ...string) {
 }
 
 // FuzzRequestValidate feeds grant_access's inputs through the steps the MCP
-// handler takes (ParseLevel, ParseTTL, Request.validate) under the
+// handler takes (policy.ParseLevel, ParseTTL, Request.validate) under the
 // configurations LoadConfig allows. services is comma-separated. In raw mode
 // (mode&4) level and ttl skip their parsers, as a caller building a Request
 // in Go could. An accepted request must hold every documented bound; a
@@ -84,27 +85,27 @@ func FuzzRequestValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, services, level, ttl, reason string, mode uint8, maxMinutes uint16) {
 		cfg := fuzzConfig(mode, maxMinutes)
 		raw := mode&4 != 0
-		var lvl Level
+		var lvl policy.Level
 		var d time.Duration
 		if raw {
-			lvl = Level(level)
+			lvl = policy.Level(level)
 			d, _ = time.ParseDuration(ttl)
 		} else {
 			if level == "" {
-				level = string(ReadOnly) // the MCP handler's default
+				level = string(policy.ReadOnly) // the MCP handler's default
 			}
 			var err error
-			lvl, err = ParseLevel("level", level)
+			lvl, err = policy.ParseLevel("level", level)
 			known := slices.Contains([]string{"view_only", "vo", "read_only", "ro", "full"}, strings.ToLower(strings.TrimSpace(level)))
 			if err != nil {
 				if known {
-					t.Fatalf("ParseLevel(%q) refused a level it documents: %v", level, err)
+					t.Fatalf("policy.ParseLevel(%q) refused a level it documents: %v", level, err)
 				}
 				checkFieldError(t, err, "level")
 				return
 			}
-			if !known || !slices.Contains(Levels, lvl) {
-				t.Fatalf("ParseLevel(%q) = %q, want an error", level, lvl)
+			if !known || !slices.Contains(policy.Levels, lvl) {
+				t.Fatalf("policy.ParseLevel(%q) = %q, want an error", level, lvl)
 			}
 			if d, err = ParseTTL(ttl, cfg.DefaultTTL, cfg.MaxTTL); err != nil {
 				checkFieldError(t, err, "ttl")
@@ -114,7 +115,7 @@ func FuzzRequestValidate(f *testing.F) {
 		r := Request{TTL: d, Reason: reason, Client: "fuzz"}
 		if services != "" {
 			for _, s := range strings.Split(services, ",") {
-				r.Access = append(r.Access, Access{Service: s, Level: lvl})
+				r.Access = append(r.Access, policy.Access{Service: s, Level: lvl})
 			}
 		}
 
@@ -147,16 +148,16 @@ func brokenFields(r Request, cfg Config) map[string]bool {
 	seen := map[string]bool{}
 	for _, a := range r.Access {
 		svc, inCatalog := catalog.Lookup(a.Service)
-		allowed := (cfg.STSDialect != DialectMinIO || a.Service == "s3") && (len(cfg.Services) == 0 || slices.Contains(cfg.Services, a.Service))
+		allowed := (cfg.STSDialect != policy.DialectMinIO || a.Service == "s3") && (len(cfg.Services) == 0 || slices.Contains(cfg.Services, a.Service))
 		if !inCatalog || !allowed || seen[a.Service] {
 			broken["services"] = true
 		}
 		seen[a.Service] = true
-		if a.Level != ViewOnly && a.Level != ReadOnly && a.Level != Full {
+		if a.Level != policy.ViewOnly && a.Level != policy.ReadOnly && a.Level != policy.Full {
 			broken["level"] = true
 		}
 		// view_only exists only where ViewOnlyAccess names the service.
-		if a.Level == ViewOnly && inCatalog && len(svc.ViewOnly) == 0 {
+		if a.Level == policy.ViewOnly && inCatalog && len(svc.ViewOnly) == 0 {
 			broken["services"] = true
 		}
 	}

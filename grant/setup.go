@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // CeilingPolicyName names the broker role's inline permission policy.
@@ -54,21 +55,21 @@ type roleStatement struct {
 // PermissionPolicy is the broker's ceiling: each service at its level, from
 // the same catalog entries a grant's session policy ([Policy]) sends, the
 // conditional read-only statements included with their conditions, plus an
-// explicit Deny of [EscalationActions]. Effective permissions are the role's
+// explicit Deny of [policy.EscalationActions]. Effective permissions are the role's
 // AND the session's, so an action the ceiling left out would be one a grant
 // asks for and never gets.
-func PermissionPolicy(ceiling []Access) (string, error) {
+func PermissionPolicy(ceiling []policy.Access) (string, error) {
 	// A read_only ceiling must also hold the service's view_only grants,
 	// and ViewOnlyAccess names a few actions ReadOnlyAccess does not (such
 	// as bedrock:ListTagsForResource).
-	var both []Access
+	var both []policy.Access
 	for _, a := range ceiling {
 		both = append(both, a)
-		if svc, ok := catalog.Lookup(a.Service); ok && a.Level == ReadOnly && svc.HasViewOnly() {
-			both = append(both, Access{a.Service, ViewOnly})
+		if svc, ok := catalog.Lookup(a.Service); ok && a.Level == policy.ReadOnly && svc.HasViewOnly() {
+			both = append(both, policy.Access{Service: a.Service, Level: policy.ViewOnly})
 		}
 	}
-	actions, conds, err := allowed(both, DialectAWS)
+	actions, conds, err := policy.Allowed(both, policy.DialectAWS)
 	if err != nil {
 		return "", err
 	}
@@ -86,7 +87,7 @@ func PermissionPolicy(ceiling []Access) (string, error) {
 		conditional[i].Sid = fmt.Sprintf("TimeboundIamCeilingConditional%d", i+1)
 	}
 	statements = append(statements, conditional...)
-	deny := append([]string(nil), EscalationActions...)
+	deny := append([]string(nil), policy.EscalationActions...)
 	sort.Strings(deny)
 	statements = append(statements, roleStatement{Sid: "TimeboundIamNoEscalation", Effect: "Deny", Action: deny, Resource: "*"})
 	text := indent(roleDocument{Version: "2012-10-17", Statement: statements})
@@ -143,14 +144,6 @@ func RoleNameOf(arn string) string {
 		return ""
 	}
 	return rest[strings.LastIndex(rest, "/")+1:]
-}
-
-func lookup(service string) (catalog.Service, error) {
-	s, ok := catalog.Lookup(service)
-	if !ok {
-		return catalog.Service{}, fmt.Errorf("service %q is not an AWS service prefix in the catalog; timebound-iam services lists them", service)
-	}
-	return s, nil
 }
 
 // RoleARN builds the broker's ARN from the account of an identity ARN.

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 func TestTrustPrincipal(t *testing.T) {
@@ -55,7 +57,7 @@ func TestTrustPrincipal(t *testing.T) {
 }
 
 func TestPermissionPolicy(t *testing.T) {
-	p, err := PermissionPolicy([]Access{{"s3", ReadOnly}, {"lambda", Full}})
+	p, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,23 +73,23 @@ func TestPermissionPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	deny := doc.Statement[len(doc.Statement)-1]
-	want := slices.Sorted(slices.Values(EscalationActions))
+	want := slices.Sorted(slices.Values(policy.EscalationActions))
 	if deny.Sid != "TimeboundIamNoEscalation" || deny.Effect != "Deny" || deny.Resource != "*" || !slices.Equal(deny.Action, want) {
-		t.Errorf("last statement %+v, want Sid TimeboundIamNoEscalation denying EscalationActions", deny)
+		t.Errorf("last statement %+v, want Sid TimeboundIamNoEscalation denying policy.EscalationActions", deny)
 	}
 	for _, a := range []string{"iam:CreateAccessKey", "sts:AssumeRole", "organizations:LeaveOrganization", "sso:CreateAccountAssignment"} {
-		if got := decide(t, p, a); got != "deny" {
+		if got := granttest.Decide(t, p, a); got != "deny" {
 			t.Errorf("ceiling: %s is %s, want deny", a, got)
 		}
 	}
-	var all []Access
+	var all []policy.Access
 	for _, s := range catalog.All() {
-		all = append(all, Access{s.Prefix, ReadOnly})
+		all = append(all, policy.Access{Service: s.Prefix, Level: policy.ReadOnly})
 	}
 	if _, err := PermissionPolicy(all); err == nil || !strings.Contains(err.Error(), "IAM allows 10240") {
 		t.Errorf("read_only ceiling for the whole catalog: err = %v, want the size limit", err)
 	}
-	if _, err := PermissionPolicy([]Access{{"nope", ReadOnly}}); err == nil || !strings.Contains(err.Error(), `"nope" is not an AWS service prefix`) {
+	if _, err := PermissionPolicy([]policy.Access{{Service: "nope", Level: policy.ReadOnly}}); err == nil || !strings.Contains(err.Error(), `"nope" is not an AWS service prefix`) {
 		t.Errorf("unknown service: err = %v", err)
 	}
 }
@@ -126,11 +128,11 @@ func TestCeilingCoversSessionPolicy(t *testing.T) {
 		return sameJSON(string(a), string(b))
 	}
 	for _, svc := range catalog.All() {
-		for _, level := range ServiceLevels(svc) {
+		for _, level := range policy.ServiceLevels(svc) {
 			t.Run(svc.Prefix+"/"+string(level), func(t *testing.T) {
-				access := []Access{{svc.Prefix, level}}
-				session, err := Policy(access, DialectAWS)
-				var tooLarge *PolicyTooLargeError
+				access := []policy.Access{{Service: svc.Prefix, Level: level}}
+				session, err := policy.Build(access, policy.DialectAWS)
+				var tooLarge *policy.TooLargeError
 				if errors.As(err, &tooLarge) {
 					t.Skipf("no grant can send it: %v", err)
 				}
@@ -140,10 +142,10 @@ func TestCeilingCoversSessionPolicy(t *testing.T) {
 				// Setup's ceilings are read_only or full; a view_only grant
 				// runs under a read_only one.
 				ceilingLevel := level
-				if level == ViewOnly {
-					ceilingLevel = ReadOnly
+				if level == policy.ViewOnly {
+					ceilingLevel = policy.ReadOnly
 				}
-				ceilingDoc, err := PermissionPolicy([]Access{{svc.Prefix, ceilingLevel}})
+				ceilingDoc, err := PermissionPolicy([]policy.Access{{Service: svc.Prefix, Level: ceilingLevel}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -155,7 +157,7 @@ func TestCeilingCoversSessionPolicy(t *testing.T) {
 					for _, action := range s.Action {
 						if !slices.ContainsFunc(ceiling, func(c stmt) bool {
 							return c.Effect == "Allow" && sameCondition(c.Condition, s.Condition) &&
-								slices.ContainsFunc(c.Action, func(p string) bool { return actionCovers(p, action) })
+								slices.ContainsFunc(c.Action, func(p string) bool { return granttest.ActionCovers(p, action) })
 						}) {
 							t.Errorf("session policy allows %q (condition %s), the ceiling does not", action, s.Condition)
 						}
@@ -163,59 +165,6 @@ func TestCeilingCoversSessionPolicy(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// actionCovers reports whether the IAM action pattern p matches every action
-// the pattern q matches: p's wildcards match q's text, q's own wildcards
-// included. IAM compares actions without regard to case.
-func actionCovers(p, q string) bool {
-	p, q = strings.ToLower(p), strings.ToLower(q)
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for i := len(q); i >= 0; i-- {
-				if actionCovers(p[1:], q[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(q) == 0 || q[0] == '*' {
-				return false
-			}
-		default:
-			if len(q) == 0 || q[0] != p[0] {
-				return false
-			}
-		}
-		p, q = p[1:], q[1:]
-	}
-	return len(q) == 0
-}
-
-func TestActionCovers(t *testing.T) {
-	tests := []struct {
-		p, q string
-		want bool
-	}{
-		{"s3:*", "s3:GetObject", true},
-		{"s3:Get*", "s3:GetObject*", true},
-		{"s3:get*", "S3:GetObject", true},
-		{"s3:Get*", "s3:*", false},
-		{"s3:*Object", "s3:Get*", false},
-		{"s3:GetObject", "s3:GetObjectAcl", false},
-		{"s3:Get?bject", "s3:GetObject", true},
-		{"s3:Get?bject", "s3:Get*bject", false},
-		{"s3express:CreateSession", "s3express:CreateSession", true},
-		{"s3:*", "s3express:CreateSession", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.p+" "+tt.q, func(t *testing.T) {
-			if got := actionCovers(tt.p, tt.q); got != tt.want {
-				t.Errorf("actionCovers(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
-			}
-		})
 	}
 }
 
@@ -266,7 +215,7 @@ func TestRoleNameOf(t *testing.T) {
 // TestFullServicesRoundTrip: setup offers the ceiling it wrote last time, so
 // reading the levels back from PermissionPolicy must give what went in.
 func TestFullServicesRoundTrip(t *testing.T) {
-	doc, err := PermissionPolicy([]Access{{"s3", ReadOnly}, {"lambda", Full}, {"s3express", ReadOnly}, {"logs", Full}})
+	doc, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}, {Service: "s3express", Level: policy.ReadOnly}, {Service: "logs", Level: policy.Full}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +268,7 @@ func (f *fakeIAM) ListAttachedRolePolicies(context.Context, *iam.ListAttachedRol
 // TestApplyRoleOtherPolicies: other policies are warnings, never changes; a
 // refusal to list them is a note, not a failed apply.
 func TestApplyRoleOtherPolicies(t *testing.T) {
-	perm, err := PermissionPolicy([]Access{{"s3", ReadOnly}})
+	perm, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 
@@ -42,7 +43,7 @@ func TestGrantThroughSDK(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := len(stand.Issued())
-			s, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: ttl})
+			s, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: ttl})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -151,7 +152,7 @@ func TestSTSFailures(t *testing.T) {
 			m, ring := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:" + tt.role, "sts_timeout": tt.timeout})
 			before := stand.Calls()
 			start := time.Now()
-			_, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+			_, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 			if took := time.Since(start); took > tt.within {
 				t.Errorf("grant took %s, want at most %s", took, tt.within)
 			}
@@ -175,7 +176,7 @@ func TestSTSFailures(t *testing.T) {
 		m, _ := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/hang"})
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err := m.Grant(ctx, grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+		_, err := m.Grant(ctx, grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 		if err == nil || strings.Contains(err.Error(), "sts_timeout") {
 			t.Errorf("err = %v; want the caller's deadline, not sts_timeout", err)
 		}
@@ -220,7 +221,7 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	}
 	m := &grant.Manager{Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: state}, Exe: "/usr/local/bin/timebound-iam", Now: time.Now}
-	if _, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: grant.MinTTL}); err != nil {
+	if _, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: grant.MinTTL}); err != nil {
 		t.Fatalf("grant with the agent's shell files in the environment: %v", err)
 	}
 }

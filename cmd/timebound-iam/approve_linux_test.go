@@ -16,6 +16,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -98,7 +99,7 @@ func TestApproveOnTerminalRecords(t *testing.T) {
 			}
 			log := &memAudit{}
 			m := &grant.Manager{Config: cfg, Now: time.Now, Audit: log, Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: cfg.Home}}
-			p, err := m.Ask(grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, Client: "cli"})
+			p, err := m.Ask(grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.Full}}, Client: "cli"})
 			if err != nil {
 				t.Fatal(err)
 			}

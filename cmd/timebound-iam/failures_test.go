@@ -14,6 +14,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/credproc"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -84,7 +85,7 @@ func TestFailureClockAhead(t *testing.T) {
 	keys := keychain.New(keyring.NewArrayKeyring(nil), "array")
 	m := &grant.Manager{Config: cfg, STS: client, Keys: keys, Exe: "/usr/local/bin/timebound-iam", Now: time.Now,
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home}}
-	s, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 15 * time.Minute})
+	s, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 15 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 )
@@ -112,7 +113,7 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 		err := fmt.Errorf("%s; %s", what, d.Failure())
 		again := "timebound-iam revoke --aws " + strings.Join(profileNames(d.IDs), " ")
 		switch {
-		case m.Config.STSDialect == grant.DialectMinIO:
+		case m.Config.STSDialect == policy.DialectMinIO:
 			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
 		case errors.Is(d.Err, grant.ErrNotPermitted):
 			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run %s again", m.Config.RoleARN, again)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -145,7 +146,7 @@ func setupAWS(c *cli.Context) error {
 	}
 
 	before := previousCeiling(cfg)
-	var ceiling []grant.Access
+	var ceiling []policy.Access
 	switch {
 	case c.IsSet("service"):
 		if ceiling, err = parseCeiling(c.StringSlice("service"), "read_only"); err != nil {
@@ -313,37 +314,37 @@ func plural(n int, one, many string) string {
 // the config gives no level, at the level of the permission policy that run
 // wrote: offering read_only for a service that was full would quietly
 // narrow it.
-func previousCeiling(cfg grant.Config) []grant.Access {
+func previousCeiling(cfg grant.Config) []policy.Access {
 	if len(cfg.Services) == 0 {
 		return nil
 	}
 	doc, _ := os.ReadFile(filepath.Join(cfg.Home, "setup", "permission-policy.json"))
 	full := grant.FullServices(string(doc))
-	access := make([]grant.Access, len(cfg.Services))
+	access := make([]policy.Access, len(cfg.Services))
 	for i, s := range cfg.Services {
-		access[i] = grant.Access{Service: s, Level: grant.ReadOnly}
+		access[i] = policy.Access{Service: s, Level: policy.ReadOnly}
 		max, ok := cfg.MaxLevels[s]
-		if ok && max == grant.Full || !ok && full[s] {
-			access[i].Level = grant.Full
+		if ok && max == policy.Full || !ok && full[s] {
+			access[i].Level = policy.Full
 		}
 	}
 	return access
 }
 
 // lowerLevel is the narrower of two levels.
-func lowerLevel(a, b grant.Level) grant.Level {
-	if slices.Index(grant.Levels, a) < slices.Index(grant.Levels, b) {
+func lowerLevel(a, b policy.Level) policy.Level {
+	if slices.Index(policy.Levels, a) < slices.Index(policy.Levels, b) {
 		return a
 	}
 	return b
 }
 
 // accessText writes a ceiling as -s takes it: "s3, logs, lambda:full".
-func AccessText(access []grant.Access) string {
+func AccessText(access []policy.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service
-		if a.Level == grant.Full {
+		if a.Level == policy.Full {
 			parts[i] += ":full"
 		}
 	}
@@ -353,7 +354,7 @@ func AccessText(access []grant.Access) string {
 // askServices asks for the services, with search: "?text" lists matches. An
 // empty answer takes def when there is one; answered says whether the user
 // typed the services.
-func askServices(p *prompter, def []grant.Access) ([]grant.Access, bool, error) {
+func askServices(p *prompter, def []policy.Access) ([]policy.Access, bool, error) {
 	for {
 		answer, answered, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", AccessText(def))
 		if err != nil {

@@ -52,6 +52,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
@@ -371,7 +372,7 @@ func (d *Doctor) credentialsHint() string {
 const roleCheckTells = "the role check shows whether the base credentials can assume the broker role"
 
 func (d *Doctor) checkIdentity(ctx context.Context) Check {
-	if d.Config.STSDialect == grant.DialectMinIO {
+	if d.Config.STSDialect == policy.DialectMinIO {
 		return warn(CredentialsCheck, "cannot check: MinIO's STS has no GetCallerIdentity (sts_dialect = minio)", roleCheckTells)
 	}
 	ctx, cancel := d.bounded(ctx)
@@ -466,11 +467,11 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 	}
 	svc := d.probeService()
 	// The config may allow the service no higher than view_only.
-	level := grant.ReadOnly
-	if d.Config.MaxLevels[svc] == grant.ViewOnly {
-		level = grant.ViewOnly
+	level := policy.ReadOnly
+	if d.Config.MaxLevels[svc] == policy.ViewOnly {
+		level = policy.ViewOnly
 	}
-	access := []grant.Access{{Service: svc, Level: level}}
+	access := []policy.Access{{Service: svc, Level: level}}
 	// A probe is a grant like any other: where it would need a person's
 	// approval, doctor does not make it.
 	if d.Config.NeedsApproval(access) {
@@ -499,7 +500,7 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 
 // probeService is the service of the role check's grant: the first allowed.
 func (d *Doctor) probeService() string {
-	if d.Config.STSDialect == grant.DialectMinIO || len(d.Config.Services) == 0 {
+	if d.Config.STSDialect == policy.DialectMinIO || len(d.Config.Services) == 0 {
 		return "s3"
 	}
 	return d.Config.Services[0]

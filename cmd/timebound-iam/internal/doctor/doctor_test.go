@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -488,7 +489,7 @@ func TestRole(t *testing.T) {
 		status       Status
 		detail, hint string
 		service      string
-		level        grant.Level // read_only when empty
+		level        policy.Level // read_only when empty
 	}{
 		{
 			name: "default service", g: &fakeGranter{},
@@ -501,7 +502,7 @@ func TestRole(t *testing.T) {
 		},
 		{
 			name: "a service limited to view_only", keys: map[string]string{"services": "ec2:view_only, s3"}, g: &fakeGranter{},
-			status: OK, detail: "15m ec2 view_only grant", service: "ec2", level: grant.ViewOnly,
+			status: OK, detail: "15m ec2 view_only grant", service: "ec2", level: policy.ViewOnly,
 		},
 		{
 			name: "minio grants s3", keys: map[string]string{"services": "logs, s3", "sts_dialect": "minio"}, g: &fakeGranter{},
@@ -538,9 +539,9 @@ func TestRole(t *testing.T) {
 			}
 			level := tt.level
 			if level == "" {
-				level = grant.ReadOnly
+				level = policy.ReadOnly
 			}
-			wantReq := grant.Request{Access: []grant.Access{{Service: tt.service, Level: level}}, TTL: 15 * time.Minute}
+			wantReq := grant.Request{Access: []policy.Access{{Service: tt.service, Level: level}}, TTL: 15 * time.Minute}
 			if got := tt.g.req; !slices.Equal(got.Access, wantReq.Access) || got.TTL != wantReq.TTL || got.Client != "doctor" {
 				t.Errorf("grant request %+v, want %+v from client doctor", got, wantReq)
 			}

@@ -1,4 +1,4 @@
-package grant
+package policy
 
 import (
 	"encoding/binary"
@@ -60,9 +60,9 @@ func fuzzSeed(access ...Access) []byte {
 }
 
 // FuzzPolicy checks the session policy for any set of catalog services and
-// levels: it is compact JSON with Version 2012-10-17, within MaxPolicySize,
+// levels: it is compact JSON with Version 2012-10-17, within MaxSize,
 // allowing exactly the services' fitted actions and denying nothing but
-// escalation actions of those services, or it is a *PolicyTooLargeError
+// escalation actions of those services, or it is a *TooLargeError
 // that names every service and splits them into grants that each fit;
 // nothing else, and never a panic.
 func FuzzPolicy(f *testing.F) {
@@ -92,21 +92,21 @@ func FuzzPolicy(f *testing.F) {
 		if len(access) == 0 {
 			return // validate refuses an empty list before Policy runs
 		}
-		p, err := Policy(access, dialect)
+		p, err := Build(access, dialect)
 		if err != nil {
-			var tooLarge *PolicyTooLargeError
+			var tooLarge *TooLargeError
 			if !errors.As(err, &tooLarge) {
-				t.Fatalf("Policy(%v, %s): %v; want a policy or a *PolicyTooLargeError", access, dialect, err)
+				t.Fatalf("Build(%v, %s): %v; want a policy or a *TooLargeError", access, dialect, err)
 			}
-			if tooLarge.Size <= MaxPolicySize {
-				t.Fatalf("Policy(%v, %s) refused at %d characters, within the limit", access, dialect, tooLarge.Size)
+			if tooLarge.Size <= MaxSize {
+				t.Fatalf("Build(%v, %s) refused at %d characters, within the limit", access, dialect, tooLarge.Size)
 			}
 			var names []string
 			for _, a := range access {
 				names = append(names, a.Service)
 			}
 			if !slices.Equal(sorted(tooLarge.Services), sorted(names)) {
-				t.Fatalf("PolicyTooLargeError.Services = %v, want the requested %v", tooLarge.Services, names)
+				t.Fatalf("TooLargeError.Services = %v, want the requested %v", tooLarge.Services, names)
 			}
 			for _, name := range names {
 				if !strings.Contains(err.Error(), name) {
@@ -117,8 +117,8 @@ func FuzzPolicy(f *testing.F) {
 			checkSplit(t, access, tooLarge)
 			return
 		}
-		if len(p) > MaxPolicySize {
-			t.Fatalf("Policy(%v, %s) is %d characters, over %d", access, dialect, len(p), MaxPolicySize)
+		if len(p) > MaxSize {
+			t.Fatalf("Build(%v, %s) is %d characters, over %d", access, dialect, len(p), MaxSize)
 		}
 		var doc struct {
 			Version   string
@@ -132,7 +132,7 @@ func FuzzPolicy(f *testing.F) {
 		dec := json.NewDecoder(strings.NewReader(p))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&doc); err != nil || dec.More() {
-			t.Fatalf("Policy(%v, %s) is not one JSON policy document (%v):\n%s", access, dialect, err, p)
+			t.Fatalf("Build(%v, %s) is not one JSON policy document (%v):\n%s", access, dialect, err, p)
 		}
 		if compact, _ := json.Marshal(json.RawMessage(p)); string(compact) != p {
 			t.Fatalf("policy is not compact JSON:\n%s", p)

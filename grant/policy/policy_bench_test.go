@@ -1,4 +1,4 @@
-package grant
+package policy
 
 import "testing"
 
@@ -9,7 +9,7 @@ func BenchmarkScopedPolicyFiveReadOnly(b *testing.B) {
 	access := []Access{{"s3", ReadOnly}, {"ec2", ReadOnly}, {"lambda", ReadOnly}, {"logs", ReadOnly}, {"iam", ReadOnly}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ScopedPolicy(access, nil, DialectAWS); err != nil {
+		if _, err := BuildScoped(access, nil, DialectAWS); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -24,7 +24,7 @@ func BenchmarkScopedPolicyTooLarge(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ScopedPolicy(access, nil, DialectAWS); err == nil {
+		if _, err := BuildScoped(access, nil, DialectAWS); err == nil {
 			b.Fatal("fits")
 		}
 	}

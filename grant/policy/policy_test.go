@@ -1,11 +1,10 @@
-package grant
+package policy
 
 import (
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -44,7 +44,7 @@ func TestPolicyGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Policy(tt.access, DialectAWS)
+			got, err := Build(tt.access, DialectAWS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,19 +57,7 @@ func TestPolicyGolden(t *testing.T) {
 // that file under -update.
 func checkGolden(t *testing.T, name, policy string) {
 	t.Helper()
-	golden := filepath.Join("testdata", "policy", name+".json")
-	if *update {
-		if err := os.WriteFile(golden, []byte(policy+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./grant -run TestPolicyGolden -update to create it)", err)
-	}
-	if diff := cmp.Diff(strings.TrimSuffix(string(want), "\n"), policy); diff != "" {
-		t.Errorf("policy differs from %s (-want +got):\n%s", golden, diff)
-	}
+	granttest.Golden(t, filepath.Join("testdata", "policy", name+".json"), policy, *update, "go test ./grant/policy -run TestPolicyGolden -update")
 }
 
 // TestScopedPolicyGolden pins narrowed grants: the Allow statements, the
@@ -91,7 +79,7 @@ func TestScopedPolicyGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ScopedPolicy(tt.access, arns, DialectAWS)
+			got, err := BuildScoped(tt.access, arns, DialectAWS)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,11 +116,11 @@ func TestScopedPolicyTooManyResources(t *testing.T) {
 	for i := range 80 {
 		arns = append(arns, fmt.Sprintf("arn:aws:s3:::bucket-number-%02d/*", i))
 	}
-	_, err := ScopedPolicy([]Access{{"s3", Full}}, arns, DialectAWS)
+	_, err := BuildScoped([]Access{{"s3", Full}}, arns, DialectAWS)
 	if err == nil || !strings.Contains(err.Error(), "name fewer resources") || !strings.Contains(err.Error(), "STS allows 2048") {
 		t.Fatalf("err = %v, want one that says to name fewer resources", err)
 	}
-	if _, err := ScopedPolicy([]Access{{"s3", Full}}, arns[:10], DialectAWS); err != nil {
+	if _, err := BuildScoped([]Access{{"s3", Full}}, arns[:10], DialectAWS); err != nil {
 		t.Fatalf("10 resources: %v", err)
 	}
 }
@@ -144,10 +132,10 @@ func TestScopedPolicyTooManyResources(t *testing.T) {
 func TestPolicyShape(t *testing.T) {
 	for _, svc := range catalog.All() {
 		for _, level := range ServiceLevels(svc) {
-			p, err := Policy([]Access{{svc.Prefix, level}}, DialectAWS)
-			var tooLarge *PolicyTooLargeError
+			p, err := Build([]Access{{svc.Prefix, level}}, DialectAWS)
+			var tooLarge *TooLargeError
 			if errors.As(err, &tooLarge) {
-				if tooLarge.Size <= MaxPolicySize {
+				if tooLarge.Size <= MaxSize {
 					t.Errorf("%s %s: refused at %d characters, within the limit", svc.Prefix, level, tooLarge.Size)
 				}
 				continue
@@ -155,7 +143,7 @@ func TestPolicyShape(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", svc.Prefix, level, err)
 			}
-			if len(p) > MaxPolicySize {
+			if len(p) > MaxSize {
 				t.Errorf("%s %s: %d characters", svc.Prefix, level, len(p))
 			}
 			var doc struct {
@@ -236,17 +224,17 @@ func TestViewOnlyExcludesDataReads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Policy([]Access{tt.access}, DialectAWS)
+			p, err := Build([]Access{tt.access}, DialectAWS)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := decide(t, p, tt.action); got != tt.want {
+			if got := granttest.Decide(t, p, tt.action); got != tt.want {
 				t.Errorf("%s: %s, want %s; policy %s", tt.action, got, tt.want, p)
 			}
 		})
 	}
 	t.Run("s3 read_only includes s3:Get*", func(t *testing.T) {
-		p, err := Policy([]Access{{"s3", ReadOnly}}, DialectAWS)
+		p, err := Build([]Access{{"s3", ReadOnly}}, DialectAWS)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +245,7 @@ func TestViewOnlyExcludesDataReads(t *testing.T) {
 	// secretsmanager is not in ViewOnlyAccess: no view_only at all, so
 	// GetSecretValue cannot come in through it.
 	t.Run("secretsmanager view_only refused", func(t *testing.T) {
-		_, err := Policy([]Access{{"secretsmanager", ViewOnly}}, DialectAWS)
+		_, err := Build([]Access{{"secretsmanager", ViewOnly}}, DialectAWS)
 		want := `service "secretsmanager" has no view_only level (AWS's ViewOnlyAccess names none of its actions): use "read_only" or "full"`
 		if err == nil || err.Error() != want {
 			t.Errorf("Policy error = %v, want %q", err, want)
@@ -270,10 +258,10 @@ func TestPolicyTooLarge(t *testing.T) {
 	for _, p := range []string{"glue", "datazone", "lightsail", "cleanrooms", "logs", "ec2"} {
 		many = append(many, Access{p, ReadOnly})
 	}
-	_, err := Policy(many, DialectAWS)
-	var tooLarge *PolicyTooLargeError
+	_, err := Build(many, DialectAWS)
+	var tooLarge *TooLargeError
 	if !errors.As(err, &tooLarge) {
-		t.Fatalf("Policy(%d big services) = %v, want *PolicyTooLargeError", len(many), err)
+		t.Fatalf("Build(%d big services) = %v, want *TooLargeError", len(many), err)
 	}
 	msg := err.Error()
 	for _, want := range []string{
@@ -293,7 +281,7 @@ func TestPolicyTooLarge(t *testing.T) {
 	for i := range many {
 		many[i].Level = Full
 	}
-	if _, err := Policy(many, DialectAWS); err != nil {
+	if _, err := Build(many, DialectAWS); err != nil {
 		t.Errorf("full level for the same services: %v", err)
 	}
 }
@@ -302,13 +290,13 @@ func TestPolicyTooLarge(t *testing.T) {
 // the oversize services are the request, each once; every group's policy
 // fits; and an oversize service is over the limit alone but fits at each
 // level it is told to ask for.
-func checkSplit(t *testing.T, access []Access, e *PolicyTooLargeError) {
+func checkSplit(t *testing.T, access []Access, e *TooLargeError) {
 	t.Helper()
 	var got []Access
 	for _, g := range e.Groups {
 		got = append(got, g...)
-		p, err := Policy(g, DialectAWS)
-		if err != nil || len(p) > MaxPolicySize {
+		p, err := Build(g, DialectAWS)
+		if err != nil || len(p) > MaxSize {
 			t.Errorf("suggested group %v does not fit: %v", g, err)
 		}
 		if !strings.Contains(e.Error(), e.groupText(g)) {
@@ -317,14 +305,14 @@ func checkSplit(t *testing.T, access []Access, e *PolicyTooLargeError) {
 	}
 	for _, o := range e.Oversize {
 		got = append(got, o.Access)
-		if _, err := Policy([]Access{o.Access}, DialectAWS); err == nil {
+		if _, err := Build([]Access{o.Access}, DialectAWS); err == nil {
 			t.Errorf("%v is called oversize but fits alone", o.Access)
 		}
 		if !slices.Contains(o.Fits, Full) {
 			t.Errorf("%v: Fits = %v lacks full", o.Access, o.Fits)
 		}
 		for _, l := range o.Fits {
-			if _, err := Policy([]Access{{o.Access.Service, l}}, DialectAWS); err != nil {
+			if _, err := Build([]Access{{o.Access.Service, l}}, DialectAWS); err != nil {
 				t.Errorf("%s at suggested %s: %v", o.Access.Service, l, err)
 			}
 		}
@@ -345,7 +333,7 @@ func checkSplit(t *testing.T, access []Access, e *PolicyTooLargeError) {
 func TestPolicyTooLargeOversizeService(t *testing.T) {
 	var oversize []string
 	for _, svc := range catalog.All() {
-		if _, err := Policy([]Access{{svc.Prefix, ReadOnly}}, DialectAWS); err != nil {
+		if _, err := Build([]Access{{svc.Prefix, ReadOnly}}, DialectAWS); err != nil {
 			oversize = append(oversize, svc.Prefix)
 		}
 	}
@@ -353,8 +341,8 @@ func TestPolicyTooLargeOversizeService(t *testing.T) {
 		t.Skip("every catalog service's read_only policy fits alone")
 	}
 	for _, name := range oversize {
-		_, err := Policy([]Access{{name, ReadOnly}}, DialectAWS)
-		var e *PolicyTooLargeError
+		_, err := Build([]Access{{name, ReadOnly}}, DialectAWS)
+		var e *TooLargeError
 		if !errors.As(err, &e) {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -365,8 +353,8 @@ func TestPolicyTooLargeOversizeService(t *testing.T) {
 		checkSplit(t, []Access{{name, ReadOnly}}, e)
 	}
 	access := []Access{{oversize[0], ReadOnly}, {"glue", ReadOnly}, {"datazone", ReadOnly}, {"s3", Full}}
-	_, err := Policy(access, DialectAWS)
-	var e *PolicyTooLargeError
+	_, err := Build(access, DialectAWS)
+	var e *TooLargeError
 	if !errors.As(err, &e) {
 		t.Fatalf("%v: %v", access, err)
 	}
@@ -399,8 +387,8 @@ func TestPolicyTooLargeSplitRandom(t *testing.T) {
 			}
 			access = append(access, Access{svc.Prefix, level})
 		}
-		_, err := Policy(access, DialectAWS)
-		var e *PolicyTooLargeError
+		_, err := Build(access, DialectAWS)
+		var e *TooLargeError
 		if errors.As(err, &e) {
 			refused++
 			checkSplit(t, access, e)
@@ -414,216 +402,12 @@ func TestPolicyTooLargeSplitRandom(t *testing.T) {
 }
 
 func TestPolicyMinIODialect(t *testing.T) {
-	got, err := Policy([]Access{{"s3", ReadOnly}}, DialectMinIO)
+	got, err := Build([]Access{{"s3", ReadOnly}}, DialectMinIO)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}`
 	if got != want {
 		t.Errorf("minio s3 read_only policy\n got %s\nwant %s", got, want)
-	}
-	cfg := Config{MaxTTL: DefaultMaxTTL, STSDialect: DialectMinIO}
-	_, err = Request{Access: []Access{{"ec2", ReadOnly}}, TTL: MinTTL}.validate(cfg)
-	if err == nil || !strings.Contains(err.Error(), `services[0] "ec2" is not allowed here; allowed: s3 only (sts_dialect = minio)`) {
-		t.Errorf("ec2 under the minio dialect: %v", err)
-	}
-	if list := cfg.ServiceList(); len(list) != 1 || list[0].Name != "s3" {
-		t.Errorf("ServiceList under the minio dialect = %v, want s3 only", list)
-	}
-}
-
-// TestEscalationDenied evaluates session policies as IAM would, for actions
-// with no condition: an explicit Deny wins, then an Allow. Each action that
-// mints or widens access must be denied at every level, and at full the
-// Allow must match it too, so that the Deny is what stops it. The controls
-// show that the rest of the service stays granted.
-func TestEscalationDenied(t *testing.T) {
-	denied := map[string][]string{
-		"iam": {
-			"iam:CreateUser", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
-			"iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential", "iam:UploadSSHPublicKey",
-			"iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy",
-			"iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary",
-			"iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy",
-			"iam:DeleteRolePolicy", "iam:DeleteUserPermissionsBoundary", "iam:AddUserToGroup", "iam:AddRoleToInstanceProfile",
-			"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagRole", "iam:UntagUser",
-			"iam:UpdateAssumeRolePolicy", "iam:CreateRole", "iam:PassRole",
-			"iam:CreateSAMLProvider", "iam:UpdateSAMLProvider", "iam:CreateOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
-			"iam:AddClientIDToOpenIDConnectProvider", "iam:AcceptDelegationRequest", "iam:EnableOrganizationsRootSessions",
-		},
-		"sts":              {"sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoot"},
-		"organizations":    {"organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:UpdatePolicy", "organizations:DisablePolicyType", "organizations:CreateAccount", "organizations:CreateGovCloudAccount", "organizations:InviteAccountToOrganization", "organizations:LeaveOrganization", "organizations:MoveAccount", "organizations:RegisterDelegatedAdministrator"},
-		"account":          {"account:StartPrimaryEmailUpdate", "account:AcceptPrimaryEmailUpdate"},
-		"sso":              {"sso:CreateAccountAssignment", "sso:PutInlinePolicyToPermissionSet", "sso:AttachManagedPolicyToPermissionSet", "sso:DeletePermissionsBoundaryFromPermissionSet", "sso:CreateTrustedTokenIssuer"},
-		"sso-directory":    {"sso-directory:CreateUser", "sso-directory:CreateBearerToken", "sso-directory:AddMemberToGroup"},
-		"identitystore":    {"identitystore:CreateUser", "identitystore:CreateGroupMembership", "identitystore:UpdateUser"},
-		"cognito-identity": {"cognito-identity:GetOpenIdTokenForDeveloperIdentity", "cognito-identity:SetIdentityPoolRoles", "cognito-identity:UpdateIdentityPool"},
-		"rolesanywhere":    {"rolesanywhere:CreateTrustAnchor", "rolesanywhere:UpdateTrustAnchor", "rolesanywhere:EnableProfile"},
-		"ds":               {"ds:ResetUserPassword"},
-	}
-	allowedAtFull := map[string][]string{
-		"iam":              {"iam:GetRole", "iam:ListRoles", "iam:CreatePolicy", "iam:CreateGroup", "iam:DeleteAccessKey", "iam:DeleteUser", "iam:UploadServerCertificate"},
-		"sts":              {"sts:GetCallerIdentity", "sts:DecodeAuthorizationMessage"},
-		"organizations":    {"organizations:DescribePolicy", "organizations:CreatePolicy", "organizations:CreateOrganizationalUnit"},
-		"account":          {"account:GetPrimaryEmail", "account:PutAlternateContact"},
-		"sso":              {"sso:DescribePermissionSet", "sso:CreatePermissionSet", "sso:DeleteAccountAssignment"},
-		"identitystore":    {"identitystore:DeleteUser", "identitystore:ListUsers"},
-		"cognito-identity": {"cognito-identity:GetCredentialsForIdentity", "cognito-identity:DescribeIdentityPool"},
-		"rolesanywhere":    {"rolesanywhere:DisableTrustAnchor", "rolesanywhere:ListProfiles"},
-		"ds":               {"ds:DescribeDirectories"},
-	}
-	for service, actions := range denied {
-		svc, ok := catalog.Lookup(service)
-		if !ok {
-			t.Fatalf("%s not in the catalog", service)
-		}
-		for _, level := range ServiceLevels(svc) {
-			t.Run(service+"/"+string(level), func(t *testing.T) {
-				// Another service beside it must not change what is denied.
-				p, err := Policy([]Access{{"s3", ReadOnly}, {service, level}}, DialectAWS)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, a := range actions {
-					if got := decide(t, p, a); got != "deny" {
-						t.Errorf("%s: %s, want deny; policy %s", a, got, p)
-					}
-					if level == Full && !statementsMatch(t, p, "Allow", a) {
-						t.Errorf("%s: full allows it not, so the Deny proves nothing; policy %s", a, p)
-					}
-				}
-				if level != Full {
-					return
-				}
-				for _, a := range allowedAtFull[service] {
-					if got := decide(t, p, a); got != "allow" {
-						t.Errorf("%s: %s, want allow: the Deny is wider than escalation; policy %s", a, got, p)
-					}
-				}
-			})
-		}
-	}
-}
-
-// decide is IAM's verdict on action from policy's statements without a
-// condition: "deny", "allow" or "implicit deny".
-func decide(t *testing.T, policy, action string) string {
-	switch {
-	case statementsMatch(t, policy, "Deny", action):
-		return "deny"
-	case statementsMatch(t, policy, "Allow", action):
-		return "allow"
-	}
-	return "implicit deny"
-}
-
-func statementsMatch(t *testing.T, policy, effect, action string) bool {
-	t.Helper()
-	var doc struct {
-		Statement []struct {
-			Effect    string
-			Action    []string
-			Condition json.RawMessage
-		}
-	}
-	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range doc.Statement {
-		if s.Effect == effect && s.Condition == nil && slices.ContainsFunc(s.Action, func(p string) bool { return actionCovers(p, action) }) {
-			return true
-		}
-	}
-	return false
-}
-
-// TestEscalationActionsSpareReadOnly: a Deny that matched a read-only action
-// would break read_only grants of that service, so no escalation pattern may
-// share a single action name with a pattern of its service's read-only slice,
-// wildcards included. The one exception is deliberate (see
-// [EscalationActions]). Every pattern must also name a catalog service, or it
-// would deny nothing in any grant.
-func TestEscalationActionsSpareReadOnly(t *testing.T) {
-	exempt := map[string]bool{"cognito-identity:GetOpenIdTokenForDeveloperIdentity": true}
-	seen := map[string]bool{}
-	for _, p := range EscalationActions {
-		if seen[p] {
-			t.Errorf("%s is listed twice", p)
-		}
-		seen[p] = true
-		prefix, name, _ := strings.Cut(p, ":")
-		svc, ok := catalog.Lookup(prefix)
-		if !ok {
-			t.Errorf("%s: %q is not a catalog service", p, prefix)
-			continue
-		}
-		if name == "" || !strings.ContainsAny(name[:1], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-			t.Errorf("%s does not start with a verb", p)
-		}
-		read := slices.Clone(svc.ReadOnly)
-		for _, c := range svc.ReadOnlyConditional {
-			read = append(read, c.Actions...)
-		}
-		for _, r := range read {
-			if actionsOverlap(p, r) && !exempt[p] {
-				t.Errorf("escalation pattern %s matches actions of read-only %s", p, r)
-			}
-		}
-	}
-	for p := range exempt {
-		if !seen[p] {
-			t.Errorf("exempt %s is no longer in EscalationActions", p)
-		}
-	}
-}
-
-// actionsOverlap reports whether some action name matches both IAM action
-// patterns p and q, each with * and ? wildcards, ignoring case as IAM does.
-func actionsOverlap(p, q string) bool {
-	return overlap(strings.ToLower(p), strings.ToLower(q))
-}
-
-func overlap(p, q string) bool {
-	switch {
-	case p == "" && q == "":
-		return true
-	case p != "" && p[0] == '*':
-		return overlap(p[1:], q) || q != "" && overlap(p, q[1:])
-	case q != "" && q[0] == '*':
-		return overlap(p, q[1:]) || p != "" && overlap(p[1:], q)
-	case p == "" || q == "":
-		return false
-	case p[0] == '?' || q[0] == '?' || p[0] == q[0]:
-		return overlap(p[1:], q[1:])
-	}
-	return false
-}
-
-func TestActionsOverlap(t *testing.T) {
-	tests := []struct {
-		p, q string
-		want bool
-	}{
-		{"iam:Get*", "iam:GetRole", true},
-		{"iam:Get*", "iam:List*", false},
-		{"iam:*AccessKey", "iam:Get*", true}, // "iam:GetAccessKey" matches both
-		{"iam:Create*Provider", "iam:Get*", false},
-		{"iam:Put*", "iam:*Policy", true},
-		{"iam:Put*", "iam:put*", true},
-		{"sts:Assume*", "sts:GetCallerIdentity", false},
-		{"iam:Update*Key", "iam:UpdateAccessKey", true},
-		{"iam:Update*Key", "iam:UpdateAccessKeys", false},
-		{"a?c", "abc", true},
-		{"a?c", "ac", false},
-		{"*", "", true},
-		{"a*", "", false},
-	}
-	for _, tt := range tests {
-		if got := actionsOverlap(tt.p, tt.q); got != tt.want {
-			t.Errorf("actionsOverlap(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
-		}
-		if got := actionsOverlap(tt.q, tt.p); got != tt.want {
-			t.Errorf("actionsOverlap(%q, %q) = %v, want %v", tt.q, tt.p, got, tt.want)
-		}
 	}
 }

@@ -1,4 +1,8 @@
-package grant
+// Package policy is the policy language of a grant: services at levels
+// ([Access]), the session policy STS receives for them ([Build]), fitted to
+// STS's 2,048 characters or split when it cannot be ([TooLargeError]), and
+// the escalation denies every grant carries ([EscalationActions]).
+package policy
 
 import (
 	"encoding/json"
@@ -11,10 +15,10 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 )
 
-// MaxPolicySize is STS's limit on an inline session policy, in characters.
-const MaxPolicySize = 2048
+// MaxSize is STS's limit on an inline session policy, in characters.
+const MaxSize = 2048
 
-// The policy dialects of [Config.STSDialect].
+// The policy dialects, as the sts_dialect config key names them.
 const (
 	DialectAWS   = "aws"
 	DialectMinIO = "minio"
@@ -27,90 +31,9 @@ const (
 // end-to-end tests prove the rest against a real MinIO.
 var minioUnsupported = map[string]bool{"s3:DescribeJob": true}
 
-// EscalationActions are the action patterns that mint access outliving a
-// grant, widen a principal's rights or hop to another identity. Every grant's
-// session policy ([Policy]) denies those of the services it names, at every
-// level, full included; the broker's ceiling ([PermissionPolicy]) denies them
-// all. An explicit Deny beats any Allow: the ceiling's holds for every grant
-// whatever else is attached to the role, and a grant's own holds on a broker
-// made by hand without the ceiling. It is one list for both, so the two
-// cannot drift apart. The MinIO dialect serves s3 only, which mints nothing,
-// so its policies never carry a Deny.
-//
-// What it covers, by service:
-//   - iam: new users, access keys, login profiles (console passwords),
-//     service-specific credentials, SSH keys and signing certificates, and
-//     reactivating them; attaching, putting, detaching or deleting policies
-//     and permissions boundaries on users, groups and roles; adding users to
-//     groups and roles to instance profiles; new managed-policy versions;
-//     tags, which ABAC conditions read; trust policies, new roles, SAML and
-//     OIDC providers; passing roles to services; accepting delegation
-//     requests and enabling root sessions.
-//   - sts: every onward Assume* call (AssumeRole, AssumeRoleWithSAML,
-//     AssumeRoleWithWebIdentity, AssumeRoot). GetFederationToken and
-//     GetSessionToken are left out: STS refuses both to role sessions,
-//     which grants and the broker's own sessions always are.
-//   - organizations: attaching, detaching and editing SCPs, or turning a
-//     policy type off; new accounts (each comes with an admin role);
-//     inviting, removing, moving or leaving accounts, which puts them under
-//     other SCPs or inside org-wide trust; delegating administration.
-//   - account: changing the root user's email, which hands over the root
-//     user through a password reset.
-//   - sso, sso-directory, identitystore (IAM Identity Center): account and
-//     application assignments, permission-set policies and boundaries,
-//     trusted token issuers, and creating or changing users, groups and
-//     memberships.
-//   - cognito-identity: changing an identity pool's roles or providers, and
-//     GetOpenIdTokenForDeveloperIdentity, which AWS files under read-only
-//     but which mints a token, valid for up to a day, that Cognito and STS
-//     trade for the pool's role credentials.
-//   - rolesanywhere: creating, changing or enabling trust anchors and
-//     profiles, through which an X.509 certificate becomes role credentials.
-//   - ds: resetting a directory user's password.
-//
-// Each pattern starts with a verb, never a wildcard, so that it cannot match
-// a read-only action of its service (GetOpenIdTokenForDeveloperIdentity
-// apart, on purpose); tests hold it to that. Left out on purpose: resource
-// sharing and resource policies (ram, s3 bucket policies), which expose
-// data rather than mint identities, and running code under a role that
-// already exists (lambda:UpdateFunctionCode, ssm:SendCommand), which is what
-// full on a compute service means; narrow those grants instead.
-var EscalationActions = []string{
-	// New identities and credentials.
-	"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
-	"iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential", "iam:UpdateServiceSpecificCredential",
-	"iam:UploadSSHPublicKey", "iam:UploadSigningCertificate", "iam:UpdateSigningCertificate",
-	"iam:Update*Key", // UpdateAccessKey and UpdateSSHPublicKey reactivate a key
-	// Policies and boundaries on users, groups and roles; group membership.
-	"iam:Attach*", "iam:Put*", "iam:Detach*", "iam:Delete*Policy", "iam:Delete*PermissionsBoundary",
-	"iam:Add*", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
-	"iam:Tag*", "iam:Untag*",
-	// Trust, federation, and passing or assuming other roles.
-	"iam:UpdateAssumeRolePolicy", "iam:CreateRole", "iam:PassRole",
-	"iam:Create*Provider", "iam:Update*Provider*", // SAML and OIDC
-	"iam:AcceptDelegationRequest", "iam:EnableOrganizationsRoot*",
-	"sts:Assume*",
-	// Organizations: SCPs, accounts in and out, delegated administration.
-	"organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:UpdatePolicy", "organizations:DisablePolicyType",
-	"organizations:Create*Account", "organizations:InviteAccountToOrganization", "organizations:RemoveAccountFromOrganization",
-	"organizations:LeaveOrganization", "organizations:MoveAccount",
-	"organizations:RegisterDelegatedAdministrator", "organizations:PutResourcePolicy",
-	"account:StartPrimaryEmailUpdate", "account:AcceptPrimaryEmailUpdate",
-	// IAM Identity Center.
-	"sso:Create*Assignment", "sso:Attach*", "sso:Put*", "sso:Detach*", "sso:Delete*FromPermissionSet",
-	"sso:CreateTrustedTokenIssuer", "sso:UpdateTrustedTokenIssuer",
-	"sso-directory:Create*", "sso-directory:Update*", "sso-directory:AddMemberToGroup", "sso-directory:EnableUser",
-	"identitystore:Create*", "identitystore:Update*",
-	// Other ways to credentials.
-	"cognito-identity:GetOpenIdTokenForDeveloperIdentity", "cognito-identity:SetIdentityPoolRoles", "cognito-identity:UpdateIdentityPool",
-	"rolesanywhere:CreateTrustAnchor", "rolesanywhere:UpdateTrustAnchor", "rolesanywhere:EnableTrustAnchor",
-	"rolesanywhere:EnableProfile", "rolesanywhere:UpdateProfile",
-	"ds:ResetUserPassword",
-}
-
-// PolicyTooLargeError reports a session policy over [MaxPolicySize] even
+// TooLargeError reports a session policy over [MaxSize] even
 // once fitted, with a split of the request into grants that fit.
-type PolicyTooLargeError struct {
+type TooLargeError struct {
 	Size     int
 	Services []string // every service asked for, largest policy alone first
 	// Oversize holds the services whose policy alone is over the limit at
@@ -124,7 +47,7 @@ type PolicyTooLargeError struct {
 }
 
 // OversizeService is a service whose session policy alone is over
-// [MaxPolicySize] at the level asked for.
+// [MaxSize] at the level asked for.
 type OversizeService struct {
 	Access Access
 	Size   int
@@ -135,9 +58,9 @@ type OversizeService struct {
 
 // Error says how large the policy is and how to split the request: the
 // levels an oversize service fits at, and the groups for the rest.
-func (e *PolicyTooLargeError) Error() string {
+func (e *TooLargeError) Error() string {
 	if len(e.Oversize) == 0 && len(e.Groups) == 0 {
-		return fmt.Sprintf("the session policy for %s is %d characters; STS allows %d: ask for fewer services", strings.Join(sorted(e.Services), ", "), e.Size, MaxPolicySize)
+		return fmt.Sprintf("the session policy for %s is %d characters; STS allows %d: ask for fewer services", strings.Join(sorted(e.Services), ", "), e.Size, MaxSize)
 	}
 	var parts []string
 	for _, o := range e.Oversize {
@@ -146,7 +69,7 @@ func (e *PolicyTooLargeError) Error() string {
 			fix = "no level of it fits with these resources: name fewer"
 		}
 		parts = append(parts, fmt.Sprintf("the %s session policy for %s alone is %d characters; STS allows %d: %s",
-			o.Access.Level, o.Access.Service, o.Size, MaxPolicySize, fix))
+			o.Access.Level, o.Access.Service, o.Size, MaxSize, fix))
 	}
 	groups := make([]string, len(e.Groups))
 	for i, g := range e.Groups {
@@ -166,7 +89,7 @@ func (e *PolicyTooLargeError) Error() string {
 			at = " at " + string(e.Groups[0][0].Level)
 		}
 		return fmt.Sprintf("the session policy for %s%s is %d characters; STS allows %d: split it into grants that fit, e.g. %s",
-			strings.Join(names, ", "), at, e.Size, MaxPolicySize, strings.Join(groups, " and then "))
+			strings.Join(names, ", "), at, e.Size, MaxSize, strings.Join(groups, " and then "))
 	case len(groups) == 1:
 		parts = append(parts, "grant the others on their own: "+groups[0])
 	case len(groups) > 1:
@@ -178,7 +101,7 @@ func (e *PolicyTooLargeError) Error() string {
 // groupText writes a suggested grant as a JSON list, the form grant_access
 // takes its services in; with mixed levels each entry carries its level as
 // the CLI's SERVICE:LEVEL does.
-func (e *PolicyTooLargeError) groupText(g []Access) string {
+func (e *TooLargeError) groupText(g []Access) string {
 	q := make([]string, len(g))
 	for i, a := range g {
 		q[i] = strconv.Quote(e.AccessText(a))
@@ -186,7 +109,7 @@ func (e *PolicyTooLargeError) groupText(g []Access) string {
 	return "[" + strings.Join(q, ",") + "]"
 }
 
-func (e *PolicyTooLargeError) AccessText(a Access) string {
+func (e *TooLargeError) AccessText(a Access) string {
 	if e.mixed {
 		return a.Service + ":" + string(a.Level)
 	}
@@ -205,13 +128,13 @@ type document struct {
 	Statement []statement `json:"Statement"`
 }
 
-// Policy returns the compact JSON session policy that allows exactly access
-// on every resource: [ScopedPolicy] with no resources.
-func Policy(access []Access, dialect string) (string, error) {
-	return ScopedPolicy(access, nil, dialect)
+// Build returns the compact JSON session policy that allows exactly access
+// on every resource: [BuildScoped] with no resources.
+func Build(access []Access, dialect string) (string, error) {
+	return BuildScoped(access, nil, dialect)
 }
 
-// ScopedPolicy returns the compact JSON session policy that allows exactly
+// BuildScoped returns the compact JSON session policy that allows exactly
 // access: a view_only service gets its slice of AWS's ViewOnlyAccess, a
 // read_only one its slice of ReadOnlyAccess, a full one <prefix>:*. The Allow
 // statements cover resources, ARNs as [ResourceARNs] returns them, or every
@@ -225,22 +148,22 @@ func Policy(access []Access, dialect string) (string, error) {
 // slice is the catalog's fitted one ([catalog.Service.ReadOnlyFitted]), and
 // the unconditional actions go in one merged statement or in one statement
 // per service, whichever makes the shorter document. A policy still over
-// [MaxPolicySize] is a [*PolicyTooLargeError] that says how to split the
+// [MaxSize] is a [*TooLargeError] that says how to split the
 // request, or, when resources make it so, an error that says to name fewer.
-func ScopedPolicy(access []Access, resources []string, dialect string) (string, error) {
+func BuildScoped(access []Access, resources []string, dialect string) (string, error) {
 	var scope any = "*"
 	if len(resources) > 0 {
 		scope = resources
 	}
-	out, err := build(access, scope, dialect)
+	out, err := compose(access, scope, dialect)
 	if err != nil {
 		return "", err
 	}
-	if len(out) > MaxPolicySize {
+	if len(out) > MaxSize {
 		if len(resources) > 0 {
-			if unscoped, err := build(access, "*", dialect); err == nil && len(unscoped) <= MaxPolicySize {
+			if unscoped, err := compose(access, "*", dialect); err == nil && len(unscoped) <= MaxSize {
 				return "", fmt.Errorf("resources make the session policy %d characters (%d without them); STS allows %d: name fewer resources, or cover several with one wildcard ARN such as arn:aws:s3:::logs-*",
-					len(out), len(unscoped), MaxPolicySize)
+					len(out), len(unscoped), MaxSize)
 			}
 		}
 		return "", tooLarge(access, scope, dialect, len(out))
@@ -256,7 +179,7 @@ type part struct {
 
 // build returns the session policy for access on scope in the shorter of
 // its two layouts, whatever its size.
-func build(access []Access, scope any, dialect string) ([]byte, error) {
+func compose(access []Access, scope any, dialect string) ([]byte, error) {
 	var parts []part
 	var all []string
 	var conditional []statement
@@ -341,15 +264,15 @@ func perServiceLen(mergedLen int, merged []string, parts []part, scope any) int 
 // service's policy is measured alone; those over the limit are named with
 // the levels that would fit, and the rest are packed first-fit, largest
 // first, into groups whose policies are each built and measured.
-func tooLarge(access []Access, scope any, dialect string, size int) *PolicyTooLargeError {
+func tooLarge(access []Access, scope any, dialect string, size int) *TooLargeError {
 	type sized struct {
 		a Access
 		n int
 	}
 	items := make([]sized, len(access))
-	e := &PolicyTooLargeError{Size: size}
+	e := &TooLargeError{Size: size}
 	for i, a := range access {
-		b, _ := build([]Access{a}, scope, dialect)
+		b, _ := compose([]Access{a}, scope, dialect)
 		items[i] = sized{a, len(b)}
 		if a.Level != access[0].Level {
 			e.mixed = true
@@ -358,14 +281,14 @@ func tooLarge(access []Access, scope any, dialect string, size int) *PolicyTooLa
 	sort.SliceStable(items, func(i, j int) bool { return items[i].n > items[j].n })
 	for _, it := range items {
 		e.Services = append(e.Services, it.a.Service)
-		if it.n > MaxPolicySize {
+		if it.n > MaxSize {
 			e.Oversize = append(e.Oversize, OversizeService{Access: it.a, Size: it.n, Fits: fitsAlone(it.a, scope, dialect)})
 			continue
 		}
 		placed := false
 		for i, g := range e.Groups {
 			trial := append(slices.Clone(g), it.a)
-			if b, err := build(trial, scope, dialect); err == nil && len(b) <= MaxPolicySize {
+			if b, err := compose(trial, scope, dialect); err == nil && len(b) <= MaxSize {
 				e.Groups[i], placed = trial, true
 				break
 			}
@@ -389,19 +312,19 @@ func fitsAlone(a Access, scope any, dialect string) []Level {
 		if l == a.Level {
 			continue
 		}
-		if b, err := build([]Access{{a.Service, l}}, scope, dialect); err == nil && len(b) <= MaxPolicySize {
+		if b, err := compose([]Access{{a.Service, l}}, scope, dialect); err == nil && len(b) <= MaxSize {
 			out = append(out, l)
 		}
 	}
 	return out
 }
 
-// allowed returns what access allows: the unconditional actions, sorted and
+// Allowed returns what access allows: the unconditional actions, sorted and
 // without repeats, and the conditional read-only slices, to be kept with
 // their conditions. Setup's ceiling builds on it, from the same fitted
 // slices a session policy sends, so the ceiling always covers the grants
 // made under it.
-func allowed(access []Access, dialect string) ([]string, []catalog.Conditional, error) {
+func Allowed(access []Access, dialect string) ([]string, []catalog.Conditional, error) {
 	var actions []string
 	var conditional []catalog.Conditional
 	for _, a := range access {
@@ -457,7 +380,7 @@ func levelSlice(svc catalog.Service, l Level) ([]string, []catalog.Conditional, 
 	case l == ViewOnly:
 		return nil, nil, levelError(svc, l)
 	}
-	return nil, nil, fmt.Errorf("level %q is not allowed: use %s", l, levelChoice(Levels))
+	return nil, nil, CheckLevel(l)
 }
 
 // denied returns the [EscalationActions] of the services in access, sorted.

@@ -1,4 +1,4 @@
-package grant
+package policy
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
 // loadKnown reads testdata/known_actions.txt, which the catalog generator
@@ -98,7 +99,7 @@ func conditionalStatements(t *testing.T, policy string) []string {
 // returns how many actions were checked.
 func checkSameVerdicts(t *testing.T, known map[string][]string, access []Access) int {
 	t.Helper()
-	b, err := build(access, "*", DialectAWS)
+	b, err := compose(access, "*", DialectAWS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func checkSameVerdicts(t *testing.T, known map[string][]string, access []Access)
 		}
 	}
 	for _, action := range actions {
-		if got, want := decide(t, fitted, action), decide(t, before, action); got != want {
+		if got, want := granttest.Decide(t, fitted, action), granttest.Decide(t, before, action); got != want {
 			t.Errorf("%v: %s is %s fitted, %s unfitted\nfitted   %s\nunfitted %s", access, action, got, want, fitted, before)
 		}
 	}
@@ -143,7 +144,7 @@ func TestFittedPolicyAllowsTheSame(t *testing.T) {
 		for _, level := range ServiceLevels(svc) {
 			access := []Access{{svc.Prefix, level}}
 			checked += checkSameVerdicts(t, known, access)
-			b, _ := build(access, "*", DialectAWS)
+			b, _ := compose(access, "*", DialectAWS)
 			if len(b) < len(unfitted(t, access)) {
 				shrunk++
 			}
@@ -175,11 +176,11 @@ func TestFittedPolicyViewOnlyStaysMetadata(t *testing.T) {
 		{"ec2", "ec2:GetPasswordData"}, {"ec2", "ec2:GetConsoleOutput"},
 		{"s3", "s3:GetObject"}, {"kms", "kms:Decrypt"},
 	} {
-		p, err := Policy([]Access{{tt.service, ViewOnly}}, DialectAWS)
+		p, err := Build([]Access{{tt.service, ViewOnly}}, DialectAWS)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := decide(t, p, tt.action); got != "implicit deny" {
+		if got := granttest.Decide(t, p, tt.action); got != "implicit deny" {
 			t.Errorf("%s view_only: %s is %s; policy %s", tt.service, tt.action, got, p)
 		}
 	}
@@ -197,7 +198,7 @@ func TestPolicyMergedLayout(t *testing.T) {
 		{[]Access{{"lambda", ReadOnly}, {"logs", ViewOnly}, {"iam", Full}}, "*"},
 		{[]Access{{"s3", ReadOnly}, {"s3express", ReadOnly}}, []string{"arn:aws:s3:::a", "arn:aws:s3:::a/*"}},
 	} {
-		merged, err := build(tc.access, tc.scope, DialectAWS)
+		merged, err := compose(tc.access, tc.scope, DialectAWS)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package grant
+package policy
 
 import (
 	"flag"
@@ -37,7 +37,7 @@ func measureFit(t *testing.T, level Level) fitReport {
 			continue
 		}
 		a := Access{svc.Prefix, level}
-		b, err := build([]Access{a}, "*", DialectAWS)
+		b, err := compose([]Access{a}, "*", DialectAWS)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,10 +46,10 @@ func measureFit(t *testing.T, level Level) fitReport {
 		r.services++
 		r.charsBefore += s.before
 		r.charsAfter += s.after
-		if s.before <= MaxPolicySize {
+		if s.before <= MaxSize {
 			r.aloneBefore++
 		}
-		if s.after <= MaxPolicySize {
+		if s.after <= MaxSize {
 			r.aloneAfter++
 		}
 		if s.after < s.before {
@@ -61,7 +61,7 @@ func measureFit(t *testing.T, level Level) fitReport {
 		slices.SortStableFunc(order, func(x, y sized) int { return size(x) - size(y) })
 		var in []Access
 		for _, s := range order {
-			if n := policy(append(slices.Clone(in), s.a)); n <= MaxPolicySize {
+			if n := policy(append(slices.Clone(in), s.a)); n <= MaxSize {
 				in = append(in, s.a)
 			}
 		}
@@ -69,7 +69,7 @@ func measureFit(t *testing.T, level Level) fitReport {
 	}
 	r.packedBefore = pack(func(s sized) int { return s.before }, func(a []Access) int { return len(unfitted(t, a)) })
 	r.packedAfter = pack(func(s sized) int { return s.after }, func(a []Access) int {
-		b, err := build(a, "*", DialectAWS)
+		b, err := compose(a, "*", DialectAWS)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestPolicyFitReport(t *testing.T) {
 	if *report {
 		w = os.Stdout
 	}
-	fmt.Fprintf(w, "Policy-size fitting, %s and %s, STS limit %d characters.\n", catalog.Source, catalog.ViewOnlySource, MaxPolicySize)
+	fmt.Fprintf(w, "Policy-size fitting, %s and %s, STS limit %d characters.\n", catalog.Source, catalog.ViewOnlySource, MaxSize)
 	fmt.Fprintf(w, "Packed: the most catalog services one grant holds, added greedily smallest policy first.\n\n")
 	fmt.Fprintf(w, "%-10s %8s %14s %14s %14s %22s %9s\n", "level", "services", "fit alone", "packed", "shortened", "characters, summed", "saved")
 	for _, level := range []Level{ViewOnly, ReadOnly} {
