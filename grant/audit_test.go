@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -224,7 +223,7 @@ func TestAuditWriteFailureStillRevokes(t *testing.T) {
 // within it.
 func TestLimitServiceLevel(t *testing.T) {
 	h := newHarness(t, func(h *harness) {
-		cfg, err := grant.LoadConfig(h.m.Config.Home, func(string) string { return "" },
+		cfg, err := config.Load(h.m.Config.Home, func(string) string { return "" },
 			map[string]string{"role_arn": testRole, "services": "s3:read_only, logs, ec2:view_only, lambda:full", "approval": "never"})
 		if err != nil {
 			h.t.Fatal(err)
@@ -348,47 +347,6 @@ func TestLimitMaxTTL(t *testing.T) {
 		if got := *c.DurationSeconds; got != 7200 {
 			t.Errorf("AssumeRole DurationSeconds %d; want 7200", got)
 		}
-	}
-}
-
-func TestLoadConfigLimits(t *testing.T) {
-	tests := []struct {
-		services, maxGrants string
-		wantServices        []string
-		wantLevels          map[string]policy.Level
-		wantMax             int
-		wantErr             string
-	}{
-		{services: "s3, lambda", wantServices: []string{"s3", "lambda"}},
-		{services: "s3:full logs:ro,ec2:VIEW_ONLY", wantServices: []string{"s3", "logs", "ec2"},
-			wantLevels: map[string]policy.Level{"s3": policy.Full, "logs": policy.ReadOnly, "ec2": policy.ViewOnly}},
-		{services: "s3:admin", wantErr: `services: s3 level "admin" is not allowed: use "view_only", "read_only" or "full"`},
-		{services: "s3:", wantErr: `services: s3 level "" is not allowed`},
-		{services: "secretsmanager:view_only", wantErr: `services: service "secretsmanager" has no view_only level`},
-		{services: "s3, s3:full", wantErr: `services: "s3" is listed twice`},
-		{services: "nope:full", wantErr: `services: "nope" is not an AWS service prefix`},
-		{maxGrants: "5", wantMax: 5},
-		{maxGrants: "1", wantMax: 1},
-		{maxGrants: "0", wantErr: `max_grants "0" is not a positive whole number`},
-		{maxGrants: "-2", wantErr: `max_grants "-2" is not a positive whole number`},
-		{maxGrants: "many", wantErr: `max_grants "many" is not a positive whole number such as 5; leave it out for no limit`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.services+tt.maxGrants, func(t *testing.T) {
-			cfg, err := grant.LoadConfig(t.TempDir(), func(string) string { return "" }, map[string]string{"services": tt.services, "max_grants": tt.maxGrants})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("LoadConfig() = %v; want an error with %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(cfg.Services, tt.wantServices) || !cmp.Equal(cfg.MaxLevels, tt.wantLevels, cmpopts.EquateEmpty()) || cfg.MaxGrants != tt.wantMax {
-				t.Errorf("services %v, levels %v, max_grants %d; want %v, %v, %d", cfg.Services, cfg.MaxLevels, cfg.MaxGrants, tt.wantServices, tt.wantLevels, tt.wantMax)
-			}
-		})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 	"github.com/gofrs/flock"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -283,7 +284,7 @@ type RolePolicyAPI interface {
 // than AWS (MinIO, an emulator) and no IAM endpoint is set either
 // (AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL), it fails rather than send the
 // base credentials to AWS's IAM, which would not know them.
-func NewRolePolicyClient(ctx context.Context, cfg Config) (RolePolicyAPI, error) {
+func NewRolePolicyClient(ctx context.Context, cfg config.Config) (RolePolicyAPI, error) {
 	client, err := NewIAM(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -24,7 +25,7 @@ func BenchmarkGrant(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("profiles=%d", n), func(b *testing.B) {
 			home := b.TempDir()
-			cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
+			cfg, err := config.Load(home, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -37,7 +38,7 @@ func BenchmarkGrant(b *testing.B) {
 					}}, nil
 				}),
 				Keys:     keychain.New(keyring.NewArrayKeyring(nil), "array"),
-				Profiles: &profiles.File{Path: filepath.Join(home, grant.AWSConfigName), Home: home},
+				Profiles: &profiles.File{Path: filepath.Join(home, config.AWSConfigName), Home: home},
 				Exe:      "/usr/local/bin/timebound-iam",
 				Now:      time.Now,
 			}

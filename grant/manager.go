@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -31,7 +32,7 @@ const TombstoneTTL = 24 * time.Hour
 // Manager carries out grants, listings, revokes and prunes. Its fields are its
 // dependencies; all are required except Log, NewID and IAM.
 type Manager struct {
-	Config   Config
+	Config   config.Config
 	STS      AssumeRoler
 	Keys     *keychain.Store
 	Profiles *profiles.File
@@ -213,7 +214,7 @@ func requestEvent(kind, id string, r Request, detail string) audit.Event {
 		e.Session = profiles.Prefix + id
 	}
 	if r.TTL > 0 {
-		e.TTL = ShortDuration(r.TTL)
+		e.TTL = config.ShortDuration(r.TTL)
 	}
 	return e
 }
@@ -275,7 +276,7 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 	*idp = id
 	out, err := m.STS.AssumeRole(ctx, m.assumeRoleInput(id, r, policy))
 	if err != nil {
-		return Session{}, explainSTS(err, m.Config, ShortDuration(r.TTL))
+		return Session{}, explainSTS(err, m.Config, config.ShortDuration(r.TTL))
 	}
 	c := out.Credentials
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
@@ -346,7 +347,7 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 		return Session{}, err
 	}
 	m.unmarkPending(id)
-	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", ShortDuration(r.TTL),
+	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", config.ShortDuration(r.TTL),
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))
 	return s, nil

@@ -213,7 +213,7 @@ func addListTool[Out any](s *mcp.Server, t *mcp.Tool, list func(context.Context)
 }
 
 func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, ServicesOutput, error) {
-	return nil, ServicesOutput{Services: h.m.Config.ServiceList()}, nil
+	return nil, ServicesOutput{Services: ServiceList(h.m.Config)}, nil
 }
 
 func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeInput) (*mcp.CallToolResult, RevokeOutput, error) {

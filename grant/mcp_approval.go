@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
 // Approval over MCP: grant_access answers a request that needs a person's
@@ -97,7 +98,7 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 	if !canElicit(req.ClientCapabilities()) {
 		p.Decline(ApproverElicitation, "no elicitation support")
 		return nil, fmt.Errorf("this grant (%s for %s) needs the user's approval, but this MCP client (%q) cannot ask for it: it declared no elicitation support. No grant was made. %s",
-			AccessText(p.Request.Access), ShortDuration(p.Request.TTL), p.Request.Client, approveInstead(p))
+			AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), p.Request.Client, approveInstead(p))
 	}
 	state, err := newRequestState()
 	if err != nil {
@@ -237,7 +238,7 @@ func (a *approvals) answer(m *Manager, req *mcp.CallToolRequest, r Request) (*Pe
 		p.Decline(ApproverElicitation, "its request state was presented for another request")
 		m.refuseUnasked(r, "approval request state issued for another request")
 		return nil, fmt.Errorf("this approval answer's requestState was issued for another request (%s for %s), not this one (%s for %s); it approves neither. %s",
-			AccessText(p.Request.Access), ShortDuration(p.Request.TTL), AccessText(r.Access), ShortDuration(r.TTL), again)
+			AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), AccessText(r.Access), config.ShortDuration(r.TTL), again)
 	}
 	res, ok := req.Params.InputResponses[approvalInputID].(*mcp.ElicitResult)
 	if !ok {
@@ -357,7 +358,7 @@ func parseApprovalForm(content map[string]any) (approve bool, ttl time.Duration,
 // approvalSchema is the form: a confirmation that defaults to approve, and
 // an optional shorter ttl that defaults to the one asked for.
 func approvalSchema(ttl time.Duration) map[string]any {
-	asked := ShortDuration(ttl)
+	asked := config.ShortDuration(ttl)
 	return map[string]any{
 		"type": "object",
 		"properties": map[string]any{
@@ -370,7 +371,7 @@ func approvalSchema(ttl time.Duration) map[string]any {
 			"ttl": map[string]any{
 				"type":        "string",
 				"title":       "TTL",
-				"description": fmt.Sprintf("Optional: a shorter lifetime for the credentials, from %s up to the %s asked for, e.g. %q.", ShortDuration(MinTTL), asked, ShortDuration(MinTTL)),
+				"description": fmt.Sprintf("Optional: a shorter lifetime for the credentials, from %s up to the %s asked for, e.g. %q.", config.ShortDuration(config.MinTTL), asked, config.ShortDuration(config.MinTTL)),
 				"default":     asked,
 			},
 		},
@@ -392,11 +393,11 @@ func approveInstead(p *Pending) string {
 // declined says that p was not approved, and what the agent does next.
 func declined(p *Pending, what string) error {
 	return fmt.Errorf("%s (%s for %s); no grant was made. Do not call grant_access again for it on your own: ask the user what they want. %s",
-		what, AccessText(p.Request.Access), ShortDuration(p.Request.TTL), approveInstead(p))
+		what, AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), approveInstead(p))
 }
 
 func timedOut(p *Pending) error {
-	return declined(p, fmt.Sprintf("nobody answered the approval request within %s", ShortDuration(p.m.Config.ApprovalWait())))
+	return declined(p, fmt.Sprintf("nobody answered the approval request within %s", config.ShortDuration(p.m.Config.ApprovalWait())))
 }
 
 // sameRequest reports whether b asks for exactly what a asked for.

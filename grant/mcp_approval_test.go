@@ -16,6 +16,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -105,7 +106,7 @@ func approvalHarness(t *testing.T, ans func(context.Context, *mcp.ElicitParams) 
 	log := &auditLog{}
 	e := &elicitor{answer: ans}
 	h := newHarness(t, append([]func(*harness){func(h *harness) {
-		h.m.Config.Approval = grant.ApprovalFull
+		h.m.Config.Approval = config.ApprovalFull
 		h.m.Audit = log
 		if ans != nil {
 			h.clientOpts = &mcp.ClientOptions{ElicitationHandler: e.handle}
@@ -265,7 +266,7 @@ func TestMCPApprovalTimeout(t *testing.T) {
 	t.Run("late answer, 2026-07-28", func(t *testing.T) {
 		var h *harness
 		h, log, _ := approvalHarness(t, func(ctx context.Context, _ *mcp.ElicitParams) (*mcp.ElicitResult, error) {
-			h.clock.Add(grant.DefaultApprovalTimeout + time.Second)
+			h.clock.Add(config.DefaultApprovalTimeout + time.Second)
 			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"approve": true}}, nil
 		})
 		msg := h.toolErr("grant_access", s3Full("1h"))
@@ -344,14 +345,14 @@ func TestMCPApprovalPolicy(t *testing.T) {
 		level    string
 		asks     bool
 	}{
-		{"never: full granted without asking", grant.ApprovalNever, nil, []string{"s3"}, "full", false},
-		{"full: read_only without asking", grant.ApprovalFull, nil, []string{"s3"}, "read_only", false},
-		{"full: full asks", grant.ApprovalFull, nil, []string{"s3", "logs"}, "full", true},
-		{"always: read_only asks", grant.ApprovalAlways, nil, []string{"s3"}, "read_only", true},
-		{"always: view_only asks", grant.ApprovalAlways, nil, []string{"s3"}, "view_only", true},
-		{"approval_services: a listed service at read_only asks", grant.ApprovalFull, []string{"iam"}, []string{"s3", "iam"}, "read_only", true},
-		{"approval_services: others at read_only do not", grant.ApprovalFull, []string{"iam"}, []string{"s3"}, "read_only", false},
-		{"approval_services ask even with never", grant.ApprovalNever, []string{"iam"}, []string{"iam"}, "read_only", true},
+		{"never: full granted without asking", config.ApprovalNever, nil, []string{"s3"}, "full", false},
+		{"full: read_only without asking", config.ApprovalFull, nil, []string{"s3"}, "read_only", false},
+		{"full: full asks", config.ApprovalFull, nil, []string{"s3", "logs"}, "full", true},
+		{"always: read_only asks", config.ApprovalAlways, nil, []string{"s3"}, "read_only", true},
+		{"always: view_only asks", config.ApprovalAlways, nil, []string{"s3"}, "view_only", true},
+		{"approval_services: a listed service at read_only asks", config.ApprovalFull, []string{"iam"}, []string{"s3", "iam"}, "read_only", true},
+		{"approval_services: others at read_only do not", config.ApprovalFull, []string{"iam"}, []string{"s3"}, "read_only", false},
+		{"approval_services ask even with never", config.ApprovalNever, []string{"iam"}, []string{"iam"}, "read_only", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -585,7 +586,7 @@ func TestMCPApprovalStatesAreBounded(t *testing.T) {
 		t.Errorf("the 65th request: %+v %s, want a refusal", res, text(res))
 	}
 	// Expired ones are swept and make room.
-	h.clock.Add(2*grant.DefaultApprovalTimeout + time.Second)
+	h.clock.Add(2*config.DefaultApprovalTimeout + time.Second)
 	issue(h, h.cs, s3Full("1h"))
 }
 

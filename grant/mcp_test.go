@@ -32,6 +32,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -186,7 +187,7 @@ func (h *harness) in(t *testing.T) *harness {
 func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
 	home := t.TempDir()
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": testRole, "approval": grant.ApprovalNever})
+	cfg, err := config.Load(home, func(string) string { return "" }, map[string]string{"role_arn": testRole, "approval": config.ApprovalNever})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	h.m = &grant.Manager{
 		Config:   cfg,
 		STS:      h.sts,
-		Profiles: &profiles.File{Path: filepath.Join(home, grant.AWSConfigName), Home: home},
+		Profiles: &profiles.File{Path: filepath.Join(home, config.AWSConfigName), Home: home},
 		Exe:      testExe,
 		Now:      clk.Now,
 		Log:      slog.New(scan.Handler("the log", slog.NewTextHandler(h.log, nil))),
@@ -712,7 +713,7 @@ func TestGrantAttributionOnTheWire(t *testing.T) {
 	getenv := func(k string) string {
 		return map[string]string{"TIMEBOUND_IAM_SOURCE_IDENTITY": "alice@build-07"}[k]
 	}
-	cfg, err := grant.LoadConfig(home, getenv, map[string]string{"role_arn": testRole, "sts_endpoint": stand.URL})
+	cfg, err := config.Load(home, getenv, map[string]string{"role_arn": testRole, "sts_endpoint": stand.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -804,7 +805,7 @@ func TestMCPGrantAccessBadInput(t *testing.T) {
 	s3 := []string{"s3"}
 	tests := []struct {
 		name     string
-		allow    []string // Config.Services
+		allow    []string // config.Config.Services
 		args     map[string]any
 		want     []string // substrings of the tool error
 		wantLike string   // a regexp the tool error must match

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -109,20 +110,20 @@ func (s Session) Output(now time.Time) SessionOutput {
 	}
 }
 
-// ServiceList lists the catalog services this configuration allows, each
+// ServiceList lists the catalog services c allows, each
 // with the levels it offers ([policy.ServiceLevels]: view_only only where AWS's
 // ViewOnlyAccess names it) up to the config's limit for it, whose session
 // policy fits STS's limit on its own (a few services' read-only slices are
 // larger than that).
-func (c Config) ServiceList() []ServiceOutput {
+func ServiceList(c config.Config) []ServiceOutput {
 	out := []ServiceOutput{}
 	for _, svc := range catalog.All() {
-		if !c.allows(svc.Prefix) {
+		if !c.Allows(svc.Prefix) {
 			continue
 		}
 		var levels []string
 		for _, l := range policy.ServiceLevels(svc) {
-			if max, ok := c.maxLevel(svc.Prefix); ok && !l.AtMost(max) {
+			if max, ok := c.MaxLevel(svc.Prefix); ok && !l.AtMost(max) {
 				continue
 			}
 			if _, err := policy.Build([]policy.Access{{Service: svc.Prefix, Level: l}}, c.STSDialect); err == nil {

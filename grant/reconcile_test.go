@@ -12,6 +12,7 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -61,7 +62,7 @@ func newReconcileRig(t *testing.T) *reconcileRig {
 // over ring (nil: the rig's keyring), under backend "array".
 func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	r.t.Helper()
-	cfg, err := grant.LoadConfig(r.home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
+	cfg, err := config.Load(r.home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	}
 	return &grant.Manager{
 		Config: cfg, STS: r.sts, Keys: keychain.New(ring, "array"),
-		Profiles: &profiles.File{Path: filepath.Join(r.home, grant.AWSConfigName), Home: r.home},
+		Profiles: &profiles.File{Path: filepath.Join(r.home, config.AWSConfigName), Home: r.home},
 		Exe:      testExe, Now: r.clock.Now,
 		NewID: func() (string, error) { return id, nil },
 	}
@@ -110,7 +111,7 @@ func (r *reconcileRig) items() []string {
 // live are the ids of the live profiles, sorted.
 func (r *reconcileRig) live() []string {
 	r.t.Helper()
-	set, err := (&profiles.File{Path: filepath.Join(r.home, grant.AWSConfigName), Home: r.home}).Read()
+	set, err := (&profiles.File{Path: filepath.Join(r.home, config.AWSConfigName), Home: r.home}).Read()
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func (r *reconcileRig) live() []string {
 }
 
 func (r *reconcileRig) pendingDir() string {
-	return filepath.Join(r.home, grant.AWSConfigName) + ".pending"
+	return filepath.Join(r.home, config.AWSConfigName) + ".pending"
 }
 
 func (r *reconcileRig) markers() []string {

@@ -8,11 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
-
-// MinTTL is the shortest grant STS issues.
-const MinTTL = 15 * time.Minute
 
 // MaxReason bounds the free-text reason so a log line stays a line.
 const MaxReason = 500
@@ -37,24 +35,24 @@ type Request struct {
 }
 
 // ParseTTL parses a Go duration such as "30m" or "1h30m" and checks it against
-// [MinTTL] and max. An empty string gives def.
+// [config.MinTTL] and max. An empty string gives def.
 func ParseTTL(s string, def, max time.Duration) (time.Duration, error) {
 	if strings.TrimSpace(s) == "" {
 		s = def.String()
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("ttl %q is not a duration: use a Go duration between %s and %s, e.g. \"30m\" or \"1h\"", s, ShortDuration(MinTTL), ShortDuration(max))
+		return 0, fmt.Errorf("ttl %q is not a duration: use a Go duration between %s and %s, e.g. \"30m\" or \"1h\"", s, config.ShortDuration(config.MinTTL), config.ShortDuration(max))
 	}
 	return d, checkTTL(d, max)
 }
 
 func checkTTL(d, max time.Duration) error {
-	if d > max && d >= MinTTL {
-		return fmt.Errorf("ttl %s is out of range: max_ttl is %s; use between %s and %s", ShortDuration(d), ShortDuration(max), ShortDuration(MinTTL), ShortDuration(max))
+	if d > max && d >= config.MinTTL {
+		return fmt.Errorf("ttl %s is out of range: max_ttl is %s; use between %s and %s", config.ShortDuration(d), config.ShortDuration(max), config.ShortDuration(config.MinTTL), config.ShortDuration(max))
 	}
-	if d < MinTTL || d > max {
-		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", ShortDuration(d), ShortDuration(MinTTL), ShortDuration(max))
+	if d < config.MinTTL || d > max {
+		return fmt.Errorf("ttl %s is out of range: use between %s and %s (max_ttl)", config.ShortDuration(d), config.ShortDuration(config.MinTTL), config.ShortDuration(max))
 	}
 	if d%time.Second != 0 {
 		return fmt.Errorf("ttl %s is not a whole number of seconds", d)
@@ -65,7 +63,7 @@ func checkTTL(d, max time.Duration) error {
 // validate checks a request against the catalog and the configured
 // allow-list, naming the offending field and the allowed values. It returns
 // the request's resources as ARNs, as [policy.ResourceARNs] expands them.
-func (r Request) validate(cfg Config) ([]string, error) {
+func (r Request) validate(cfg config.Config) ([]string, error) {
 	if len(r.Access) == 0 {
 		return nil, fmt.Errorf("services is empty: name at least one service, e.g. [\"s3\"]; list_services shows the allowed ones")
 	}
@@ -80,8 +78,8 @@ func (r Request) validate(cfg Config) ([]string, error) {
 			}
 			return nil, fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
 		}
-		if !cfg.allows(a.Service) {
-			return nil, fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.allowedText())
+		if !cfg.Allows(a.Service) {
+			return nil, fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.AllowedText())
 		}
 		if seen[a.Service] {
 			return nil, fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)
@@ -93,7 +91,7 @@ func (r Request) validate(cfg Config) ([]string, error) {
 		if err := policy.CheckServiceLevel(svc, a.Level); err != nil {
 			return nil, fmt.Errorf("services[%d]: %w", i, err)
 		}
-		if max, ok := cfg.maxLevel(a.Service); ok && !a.Level.AtMost(max) {
+		if max, ok := cfg.MaxLevel(a.Service); ok && !a.Level.AtMost(max) {
 			return nil, fmt.Errorf("services[%d] %q at %s is over this config's limit: %s is allowed up to %s (services in %s)", i, a.Service, a.Level, a.Service, max, cfg.ConfigFile())
 		}
 	}
@@ -108,16 +106,4 @@ func (r Request) validate(cfg Config) ([]string, error) {
 		return nil, fmt.Errorf("reason contains control characters; use one line of plain text")
 	}
 	return arns, checkTTL(r.TTL, cfg.MaxTTL)
-}
-
-// ShortDuration prints a duration without zero units: 15m, 1h, 1h30m.
-func ShortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }

@@ -9,15 +9,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
-// fuzzConfig is one of the configurations LoadConfig can produce: mode picks
+// fuzzConfig is one of the configurations config.Load can produce: mode picks
 // the allow-list and dialect, maxMinutes the max_ttl (15m..12h).
-func fuzzConfig(mode uint8, maxMinutes uint16) Config {
-	span := uint16((DefaultMaxTTL - MinTTL) / time.Minute)
-	cfg := Config{STSDialect: policy.DialectAWS, MaxTTL: MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
-	cfg.DefaultTTL = min(DefaultDefaultTTL, cfg.MaxTTL)
+func fuzzConfig(mode uint8, maxMinutes uint16) config.Config {
+	span := uint16((config.DefaultMaxTTL - config.MinTTL) / time.Minute)
+	cfg := config.Config{STSDialect: policy.DialectAWS, MaxTTL: config.MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
+	cfg.DefaultTTL = min(config.DefaultDefaultTTL, cfg.MaxTTL)
 	switch mode % 3 {
 	case 1:
 		cfg.Services = []string{"s3", "logs", "lambda"}
@@ -42,7 +43,7 @@ func checkFieldError(t *testing.T, err error, fields ...string) {
 
 // FuzzRequestValidate feeds grant_access's inputs through the steps the MCP
 // handler takes (policy.ParseLevel, ParseTTL, Request.validate) under the
-// configurations LoadConfig allows. services is comma-separated. In raw mode
+// configurations config.Load allows. services is comma-separated. In raw mode
 // (mode&4) level and ttl skip their parsers, as a caller building a Request
 // in Go could. An accepted request must hold every documented bound; a
 // refused one must be refused for a bound it breaks, with an error that
@@ -139,8 +140,8 @@ func FuzzRequestValidate(f *testing.F) {
 // brokenFields says, independently of validate, which fields of r break the
 // documented bounds: services in the catalog, allowed by cfg, each once;
 // a known level; a reason of at most MaxReason characters with no control
-// characters but tab; MinTTL <= ttl <= max_ttl in whole seconds.
-func brokenFields(r Request, cfg Config) map[string]bool {
+// characters but tab; config.MinTTL <= ttl <= max_ttl in whole seconds.
+func brokenFields(r Request, cfg config.Config) map[string]bool {
 	broken := map[string]bool{}
 	if len(r.Access) == 0 {
 		broken["services"] = true
@@ -164,7 +165,7 @@ func brokenFields(r Request, cfg Config) map[string]bool {
 	if utf8.RuneCountInString(r.Reason) > MaxReason || strings.ContainsFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) {
 		broken["reason"] = true
 	}
-	if r.TTL < MinTTL || r.TTL > cfg.MaxTTL || r.TTL%time.Second != 0 {
+	if r.TTL < config.MinTTL || r.TTL > cfg.MaxTTL || r.TTL%time.Second != 0 {
 		broken["ttl"] = true
 	}
 	return broken
@@ -191,7 +192,7 @@ func FuzzParseTTL(f *testing.F) {
 		if strings.TrimSpace(s) == "" {
 			want, perr = time.Duration(def), nil
 		}
-		inBounds := perr == nil && want >= MinTTL && want <= max && want%time.Second == 0
+		inBounds := perr == nil && want >= config.MinTTL && want <= max && want%time.Second == 0
 		if err != nil {
 			if inBounds {
 				t.Fatalf("ParseTTL(%q, %v, %v) refused %v, which is within bounds: %v", s, time.Duration(def), max, want, err)
@@ -200,7 +201,7 @@ func FuzzParseTTL(f *testing.F) {
 			return
 		}
 		if !inBounds || got != want {
-			t.Fatalf("ParseTTL(%q, %v, %v) = %v; want %v (parse error %v) and an error unless within [%v, %v] in whole seconds", s, time.Duration(def), max, got, want, perr, MinTTL, max)
+			t.Fatalf("ParseTTL(%q, %v, %v) = %v; want %v (parse error %v) and an error unless within [%v, %v] in whole seconds", s, time.Duration(def), max, got, want, perr, config.MinTTL, max)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -42,11 +43,11 @@ func TestParseTTL(t *testing.T) {
 }
 
 func TestRequestValidate(t *testing.T) {
-	cfg := Config{MaxTTL: 12 * time.Hour}
-	allowList := Config{MaxTTL: 12 * time.Hour, Services: []string{"s3", "logs"}}
+	cfg := config.Config{MaxTTL: 12 * time.Hour}
+	allowList := config.Config{MaxTTL: 12 * time.Hour, Services: []string{"s3", "logs"}}
 	tests := []struct {
 		name    string
-		cfg     Config
+		cfg     config.Config
 		req     Request
 		wantErr string
 	}{
@@ -115,12 +116,12 @@ func TestNormalizeID(t *testing.T) {
 // TestMinIODialectAllowsS3Only: the MinIO dialect serves s3 alone, so a
 // request for any other service is refused and list_services shows s3 only.
 func TestMinIODialectAllowsS3Only(t *testing.T) {
-	cfg := Config{MaxTTL: DefaultMaxTTL, STSDialect: policy.DialectMinIO}
-	_, err := Request{Access: []policy.Access{{Service: "ec2", Level: policy.ReadOnly}}, TTL: MinTTL}.validate(cfg)
+	cfg := config.Config{MaxTTL: config.DefaultMaxTTL, STSDialect: policy.DialectMinIO}
+	_, err := Request{Access: []policy.Access{{Service: "ec2", Level: policy.ReadOnly}}, TTL: config.MinTTL}.validate(cfg)
 	if err == nil || !strings.Contains(err.Error(), `services[0] "ec2" is not allowed here; allowed: s3 only (sts_dialect = minio)`) {
 		t.Errorf("ec2 under the minio dialect: %v", err)
 	}
-	if list := cfg.ServiceList(); len(list) != 1 || list[0].Name != "s3" {
+	if list := ServiceList(cfg); len(list) != 1 || list[0].Name != "s3" {
 		t.Errorf("ServiceList under the minio dialect = %v, want s3 only", list)
 	}
 }

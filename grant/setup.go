@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -130,7 +131,7 @@ func FullServices(permissionPolicy string) map[string]bool {
 // CheckRoleName refuses a name IAM would refuse for a role: it must be 1 to
 // 64 ASCII letters, digits and the characters + = , . @ _ -.
 func CheckRoleName(name string) error {
-	if len(name) < 1 || len(name) > 64 || !iamNameChars(name) {
+	if len(name) < 1 || len(name) > 64 || !config.IAMNameChars(name) {
 		return fmt.Errorf("role name %q is not valid in IAM: use 1 to 64 letters, digits and + = , . @ _ -", name)
 	}
 	return nil
@@ -263,7 +264,7 @@ func ApplyRole(ctx context.Context, api IAMAPI, spec RoleSpec) (ApplyReport, err
 			if _, err := api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(spec.Name), MaxSessionDuration: maxSecs}); err != nil {
 				return ApplyReport{}, fmt.Errorf("updating the maximum session duration of role %q: %w", spec.Name, err)
 			}
-			r.Changes = append(r.Changes, fmt.Sprintf("set max session duration to %s", ShortDuration(spec.MaxSessionDuration)))
+			r.Changes = append(r.Changes, fmt.Sprintf("set max session duration to %s", config.ShortDuration(spec.MaxSessionDuration)))
 		}
 		if b := got.Role.PermissionsBoundary; b != nil && aws.ToString(b.PermissionsBoundaryArn) != "" {
 			r.Notes = append(r.Notes, fmt.Sprintf("role %q has permissions boundary %q: no grant can do more than it allows, whatever its level", spec.Name, aws.ToString(b.PermissionsBoundaryArn)))

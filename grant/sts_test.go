@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -88,7 +89,7 @@ func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string)
 	t.Helper()
 	home := t.TempDir()
 	overrides["sts_endpoint"] = stand.URL
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, overrides)
+	cfg, err := config.Load(home, func(string) string { return "" }, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,13 +207,13 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(state, grant.AWSConfigName))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(state, grant.EmptyCredentialsName))
-	cfg, err := grant.LoadConfig(state, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL})
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(state, config.AWSConfigName))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(state, config.EmptyCredentialsName))
+	cfg, err := config.Load(state, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := grant.SecureHome(state, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
+	if err := config.SecureHome(state, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := grant.NewSTS(context.Background(), cfg)
@@ -221,7 +222,7 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	}
 	m := &grant.Manager{Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: state}, Exe: "/usr/local/bin/timebound-iam", Now: time.Now}
-	if _, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: grant.MinTTL}); err != nil {
+	if _, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: config.MinTTL}); err != nil {
 		t.Fatalf("grant with the agent's shell files in the environment: %v", err)
 	}
 }

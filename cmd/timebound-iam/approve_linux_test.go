@@ -16,6 +16,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -90,7 +91,7 @@ func TestApproveOnTerminalRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := grant.LoadConfig(t.TempDir(), func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
+			cfg, err := config.Load(t.TempDir(), func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/credproc"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -72,7 +73,7 @@ func TestFailureClockAhead(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	home := t.TempDir()
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{
+	cfg, err := config.Load(home, func(string) string { return "" }, map[string]string{
 		"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL,
 	})
 	if err != nil {

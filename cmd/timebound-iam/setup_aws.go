@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
@@ -98,7 +99,7 @@ func setupAWS(c *cli.Context) error {
 	// What the config file itself holds, without the environment: the values
 	// the user set earlier, which this run keeps unless a flag or an answer
 	// changes them.
-	prev, err := grant.ConfigFileValues(cfg.Home)
+	prev, err := config.FileValues(cfg.Home)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func setupAWS(c *cli.Context) error {
 	if c.IsSet("max-session-duration") {
 		maxSession, overwrite["max_ttl"] = c.Duration("max-session-duration"), true
 	} else {
-		answer, answered, err := p.ask("Maximum session duration (1h to 12h)", grant.ShortDuration(maxSession))
+		answer, answered, err := p.ask("Maximum session duration (1h to 12h)", config.ShortDuration(maxSession))
 		if err != nil {
 			return err
 		}
@@ -201,7 +202,7 @@ func setupAWS(c *cli.Context) error {
 		}
 	}
 	if !validSessionDuration(maxSession) {
-		return fmt.Errorf("--max-session-duration %s is out of range: IAM allows 1h to 12h", grant.ShortDuration(maxSession))
+		return fmt.Errorf("--max-session-duration %s is out of range: IAM allows 1h to 12h", config.ShortDuration(maxSession))
 	}
 	maxTTL := maxSession
 	if chained {
@@ -279,9 +280,9 @@ func setupAWS(c *cli.Context) error {
 		"role_arn": roleARN,
 		"region":   cfg.Region,
 		"services": strings.Join(names, ", "),
-		"max_ttl":  grant.ShortDuration(maxTTL),
+		"max_ttl":  config.ShortDuration(maxTTL),
 	}
-	report, err := grant.UpdateConfig(cfg.Home, values, overwrite)
+	report, err := config.Update(cfg.Home, values, overwrite)
 	if err != nil {
 		return err
 	}
@@ -314,7 +315,7 @@ func plural(n int, one, many string) string {
 // the config gives no level, at the level of the permission policy that run
 // wrote: offering read_only for a service that was full would quietly
 // narrow it.
-func previousCeiling(cfg grant.Config) []policy.Access {
+func previousCeiling(cfg config.Config) []policy.Access {
 	if len(cfg.Services) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package grant
+package config
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -35,7 +36,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := LoadConfig(home, env(tt.env), tt.overrides)
+			cfg, err := Load(home, env(tt.env), tt.overrides)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +54,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig(t.TempDir(), env(nil), nil)
+	cfg, err := Load(t.TempDir(), env(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			home := t.TempDir()
 			writeConfig(t, home, tt.file)
-			_, err := LoadConfig(home, env(nil), nil)
+			_, err := Load(home, env(nil), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -122,7 +123,7 @@ func TestLoadConfigSourceIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			home := t.TempDir()
 			writeConfig(t, home, tt.file)
-			cfg, err := LoadConfig(home, env(tt.env), nil)
+			cfg, err := Load(home, env(tt.env), nil)
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("err = %v, want it to contain %q", err, tt.want)
@@ -254,29 +255,29 @@ func TestSecureHomeCreates(t *testing.T) {
 
 func writeConfig(t *testing.T, home, text string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(home, ConfigName), []byte(text), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, FileName), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestUpdateConfigLocks: another process that holds the config's lock is
-// mid-way through its own read-modify-write. UpdateConfig must wait for it
+// mid-way through its own read-modify-write. Update must wait for it
 // and then build on what it wrote, not on what it read before.
 func TestUpdateConfigLocks(t *testing.T) {
 	home := t.TempDir()
 	writeConfig(t, home, "region = eu-west-1\n")
-	lock := flock.New(filepath.Join(home, ConfigName+".lock"))
+	lock := flock.New(filepath.Join(home, FileName+".lock"))
 	if err := lock.Lock(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := UpdateConfig(home, map[string]string{"max_ttl": "4h"}, nil)
+		_, err := Update(home, map[string]string{"max_ttl": "4h"}, nil)
 		done <- err
 	}()
 	select {
 	case err := <-done:
-		t.Fatalf("UpdateConfig finished (err %v) while another process held the lock", err)
+		t.Fatalf("Update finished (err %v) while another process held the lock", err)
 	case <-time.After(300 * time.Millisecond):
 	}
 	// The other process's write, under its lock.
@@ -287,20 +288,20 @@ func TestUpdateConfigLocks(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	got, _ := os.ReadFile(filepath.Join(home, ConfigName))
+	got, _ := os.ReadFile(filepath.Join(home, FileName))
 	want := "region = eu-west-1\nrole_arn = arn:aws:iam::123456789012:role/other\nmax_ttl = 4h\n"
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }
 
-// TestConfigFileValues: only what the file holds, as UpdateConfig sees it:
+// TestConfigFileValues: only what the file holds, as Update sees it:
 // no environment, no defaults, comments skipped, the first of a repeated key.
 func TestConfigFileValues(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("TIMEBOUND_IAM_ROLE_ARN", "arn:aws:iam::222222222222:role/env")
 	writeConfig(t, home, "# role_arn = arn:aws:iam::000000000000:role/comment\n; max_ttl = 1h\nrole_arn = arn:aws:iam::111111111111:role/file\nmax_ttl = 4h\nmax_ttl = 2h\nservices = s3, logs\n")
-	got, err := ConfigFileValues(home)
+	got, err := FileValues(home)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestConfigFileValues(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ConfigFileValues (-want +got):\n%s", diff)
 	}
-	if got, err := ConfigFileValues(t.TempDir()); err != nil || len(got) != 0 {
+	if got, err := FileValues(t.TempDir()); err != nil || len(got) != 0 {
 		t.Errorf("missing file: %v, %v; want nothing", got, err)
 	}
 }
@@ -317,14 +318,55 @@ func TestConfigFileValues(t *testing.T) {
 // left is removed by the next write, as for the profiles file.
 func TestUpdateConfigRemovesStaleTemps(t *testing.T) {
 	home := t.TempDir()
-	stale := filepath.Join(home, "."+ConfigName+".123456")
+	stale := filepath.Join(home, "."+FileName+".123456")
 	if err := os.WriteFile(stale, []byte("role_arn = half-written"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := UpdateConfig(home, map[string]string{"region": "eu-west-1"}, nil); err != nil {
+	if _, err := Update(home, map[string]string{"region": "eu-west-1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temp file %s still there: %v", stale, err)
+	}
+}
+
+func TestLoadConfigLimits(t *testing.T) {
+	tests := []struct {
+		services, maxGrants string
+		wantServices        []string
+		wantLevels          map[string]policy.Level
+		wantMax             int
+		wantErr             string
+	}{
+		{services: "s3, lambda", wantServices: []string{"s3", "lambda"}},
+		{services: "s3:full logs:ro,ec2:VIEW_ONLY", wantServices: []string{"s3", "logs", "ec2"},
+			wantLevels: map[string]policy.Level{"s3": policy.Full, "logs": policy.ReadOnly, "ec2": policy.ViewOnly}},
+		{services: "s3:admin", wantErr: `services: s3 level "admin" is not allowed: use "view_only", "read_only" or "full"`},
+		{services: "s3:", wantErr: `services: s3 level "" is not allowed`},
+		{services: "secretsmanager:view_only", wantErr: `services: service "secretsmanager" has no view_only level`},
+		{services: "s3, s3:full", wantErr: `services: "s3" is listed twice`},
+		{services: "nope:full", wantErr: `services: "nope" is not an AWS service prefix`},
+		{maxGrants: "5", wantMax: 5},
+		{maxGrants: "1", wantMax: 1},
+		{maxGrants: "0", wantErr: `max_grants "0" is not a positive whole number`},
+		{maxGrants: "-2", wantErr: `max_grants "-2" is not a positive whole number`},
+		{maxGrants: "many", wantErr: `max_grants "many" is not a positive whole number such as 5; leave it out for no limit`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.services+tt.maxGrants, func(t *testing.T) {
+			cfg, err := Load(t.TempDir(), func(string) string { return "" }, map[string]string{"services": tt.services, "max_grants": tt.maxGrants})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load() = %v; want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cfg.Services, tt.wantServices) || !cmp.Equal(cfg.MaxLevels, tt.wantLevels, cmpopts.EquateEmpty()) || cfg.MaxGrants != tt.wantMax {
+				t.Errorf("services %v, levels %v, max_grants %d; want %v, %v, %d", cfg.Services, cfg.MaxLevels, cfg.MaxGrants, tt.wantServices, tt.wantLevels, tt.wantMax)
+			}
+		})
 	}
 }

@@ -1,9 +1,11 @@
-package grant
+// Package config is timebound-iam's configuration: the INI file in the state
+// directory, the environment and flags over it ([Load]), the keys' syntax
+// and limits, and the state directory itself ([Home], [SecureHome]).
+package config
 
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,17 +13,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
-	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
 )
 
 // Files inside the state directory.
 const (
-	ConfigName    = "config"     // this tool's INI config
+	FileName      = "config"     // this tool's INI config
 	AWSConfigName = "aws-config" // the dedicated AWS config file
 	// EmptyCredentialsName is the empty credentials file an agent's shell
 	// points AWS_SHARED_CREDENTIALS_FILE at, so it has nothing to fall back on.
@@ -77,6 +77,9 @@ type Config struct {
 	ApprovalTimeout time.Duration
 }
 
+// MinTTL is the shortest grant STS issues.
+const MinTTL = 15 * time.Minute
+
 // Defaults for keys the config leaves out.
 const (
 	DefaultRegion     = "us-east-1"
@@ -124,12 +127,12 @@ func Home(getenv func(string) string) (string, error) {
 	return filepath.Join(u, ".config", "timebound-iam"), nil
 }
 
-// LoadConfig reads home/config (a missing file is an empty config), applies
+// Load reads home/config (a missing file is an empty config), applies
 // the environment, then overrides (flag values by config key; empty values
 // are ignored). Precedence: overrides, then environment, then file.
-func LoadConfig(home string, getenv func(string) string, overrides map[string]string) (Config, error) {
+func Load(home string, getenv func(string) string, overrides map[string]string) (Config, error) {
 	values := map[string]string{}
-	path := filepath.Join(home, ConfigName)
+	path := filepath.Join(home, FileName)
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return Config{}, fmt.Errorf("reading %s: %w", path, err)
@@ -190,7 +193,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 		return Config{}, fmt.Errorf("sts_dialect %q is not %q or %q", cfg.STSDialect, policy.DialectAWS, policy.DialectMinIO)
 	}
 	// STS would refuse a bad one only at the first grant.
-	if v := cfg.SourceIdentity; v != "" && (len(v) < 2 || len(v) > 64 || !iamNameChars(v)) {
+	if v := cfg.SourceIdentity; v != "" && (len(v) < 2 || len(v) > 64 || !IAMNameChars(v)) {
 		return Config{}, fmt.Errorf("source_identity %q is not valid in STS: use 2 to 64 letters, digits and + = , . @ _ -, such as alice@build-07", v)
 	}
 	if cfg.Services, cfg.MaxLevels, err = parseServices(values["services"]); err != nil {
@@ -227,7 +230,7 @@ func LoadConfig(home string, getenv func(string) string, overrides map[string]st
 }
 
 // ConfigFile is the path of the tool's own config.
-func (c Config) ConfigFile() string { return filepath.Join(c.Home, ConfigName) }
+func (c Config) ConfigFile() string { return filepath.Join(c.Home, FileName) }
 
 // AWSConfigFile is the path of the dedicated AWS config file.
 func (c Config) AWSConfigFile() string { return filepath.Join(c.Home, AWSConfigName) }
@@ -241,18 +244,18 @@ func (c Config) CheckRole() error {
 	// slashes of the role's path; nothing else, since it is also written
 	// into every grant's profile.
 	arnChars := strings.NewReplacer(":", "", "/", "").Replace(c.RoleARN)
-	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") || !iamNameChars(arnChars) {
+	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") || !IAMNameChars(arnChars) {
 		return fmt.Errorf("role_arn %q is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker", c.RoleARN)
 	}
 	return nil
 }
 
-// iamNameChars reports whether s holds only the characters IAM and STS allow
+// IAMNameChars reports whether s holds only the characters IAM and STS allow
 // in names (roles, session names, source identities): ASCII letters, digits
 // and + = , . @ _ -. It is written out rather than a regexp: this package is
 // linked into the credential_process helper, and compiling `^[\w+=,.@-]*$`
 // at start-up costs every AWS CLI call a quarter of a millisecond.
-func iamNameChars(s string) bool {
+func IAMNameChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", c) >= 0) {
 			return false
@@ -295,22 +298,24 @@ func parseServices(value string) ([]string, map[string]policy.Level, error) {
 	return names, max, nil
 }
 
-// maxLevel is the highest level the config allows for service; ok is false
+// MaxLevel is the highest level the config allows for service; ok is false
 // when it sets none.
-func (c Config) maxLevel(service string) (l policy.Level, ok bool) {
+func (c Config) MaxLevel(service string) (l policy.Level, ok bool) {
 	l, ok = c.MaxLevels[service]
 	return l, ok
 }
 
-func (c Config) allows(service string) bool {
+// Allows reports whether a grant may name service: the allow-list has it,
+// or there is none; under the MinIO dialect only s3.
+func (c Config) Allows(service string) bool {
 	if c.STSDialect == policy.DialectMinIO && service != "s3" {
 		return false
 	}
 	return len(c.Services) == 0 || slices.Contains(c.Services, service)
 }
 
-// allowedText lists what allows admits, for error messages.
-func (c Config) allowedText() string {
+// AllowedText lists what [Config.Allows] admits, for error messages.
+func (c Config) AllowedText() string {
 	if c.STSDialect == policy.DialectMinIO {
 		return "s3 only (sts_dialect = minio)"
 	}
@@ -324,180 +329,21 @@ func (c Config) ServicesText() string {
 	parts := make([]string, len(c.Services))
 	for i, s := range c.Services {
 		parts[i] = s
-		if l, ok := c.maxLevel(s); ok {
+		if l, ok := c.MaxLevel(s); ok {
 			parts[i] += ":" + string(l)
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// SecureHome creates the state directory with mode 0700 and tightens it and
-// everything under it: directories to 0700, files to 0600 (other users must
-// not read grant metadata, the config or the file keyring). The keyring
-// library and the user's own tools never tighten what they find, so each
-// looser mode is fixed here and reported to warn with the path and both
-// modes. Symlinks are left alone. A state directory this process cannot
-// write is an error saying so, before any grant starts.
-func SecureHome(home string, warn func(path string, was, now fs.FileMode)) error {
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return fmt.Errorf("creating state directory %s: %w; set TIMEBOUND_IAM_HOME to a directory you can write", home, err)
+// ShortDuration prints a duration without zero units: 15m, 1h, 1h30m.
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
 	}
-	err := filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
-		// Other processes' temporary files come and go during the walk.
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("securing state directory: %w", err)
-		}
-		want := fs.FileMode(0o600)
-		switch {
-		case d.IsDir():
-			want = 0o700
-		case !d.Type().IsRegular():
-			return nil
-		}
-		info, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("securing state directory: %w", err)
-		}
-		// Only bits beyond want are a problem: a 0400 file stays 0400.
-		if was := info.Mode().Perm(); was&^want != 0 {
-			now := was & want
-			if d.IsDir() {
-				now = want
-			}
-			if err := os.Chmod(path, now); errors.Is(err, fs.ErrNotExist) {
-				return nil
-			} else if err != nil {
-				return fmt.Errorf("securing %s (mode %04o): %w; make it private with chmod %04o", path, was, err, now)
-			}
-			warn(path, was, now)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
 	}
-	// Find out now, not between the STS call and the keychain write.
-	probe, err := os.CreateTemp(home, ".write-check-*")
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("state directory %s is not writable (%v): make it writable by you (chmod 0700 %s), or set TIMEBOUND_IAM_HOME to a directory you can write", home, err, home)
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
-}
-
-// UpdateConfig sets keys in home/config. A key the file already holds keeps
-// its value unless overwrite names it; comments and other keys stay as they
-// are. It returns one line per key saying what happened. The read, the change
-// and the atomic write happen under the file lock home/config.lock, so two
-// processes updating the config never lose each other's keys.
-func UpdateConfig(home string, values map[string]string, overwrite map[string]bool) ([]string, error) {
-	path := filepath.Join(home, ConfigName)
-	lock := flock.New(path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-	if err := lock.Lock(); err != nil {
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	defer lock.Unlock()
-	profiles.RemoveStaleTemps(path)
-	lines, err := readConfigLines(path)
-	if err != nil {
-		return nil, err
-	}
-	var report []string
-	changed := false
-	for _, key := range configKeys {
-		want, ok := values[key]
-		if !ok {
-			continue
-		}
-		found := false
-		for i, line := range lines {
-			k, have, isKV := configLine(line)
-			if !isKV || k != key {
-				continue
-			}
-			found = true
-			switch {
-			case have == want:
-				report = append(report, fmt.Sprintf("%s = %s (unchanged)", key, want))
-			case !overwrite[key]:
-				report = append(report, fmt.Sprintf("%s = %s (kept; set earlier)", key, have))
-			default:
-				lines[i] = key + " = " + want + "\n"
-				changed = true
-				report = append(report, fmt.Sprintf("%s = %s (was %s)", key, want, have))
-			}
-			break
-		}
-		if !found {
-			if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
-				lines[n-1] += "\n"
-			}
-			lines = append(lines, key+" = "+want+"\n")
-			changed = true
-			report = append(report, fmt.Sprintf("%s = %s (added)", key, want))
-		}
-	}
-	if changed {
-		if err := profiles.WriteFileAtomic(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return report, nil
-}
-
-// ConfigFileValues returns the keys home/config itself holds, as
-// [UpdateConfig] reads them: without the environment, flags or defaults, so a
-// caller can tell what the user set earlier. A missing file holds nothing.
-func ConfigFileValues(home string) (map[string]string, error) {
-	lines, err := readConfigLines(filepath.Join(home, ConfigName))
-	if err != nil {
-		return nil, err
-	}
-	values := map[string]string{}
-	for _, line := range lines {
-		if k, v, ok := configLine(line); ok && slices.Contains(configKeys, k) {
-			if _, seen := values[k]; !seen {
-				values[k] = v
-			}
-		}
-	}
-	return values, nil
-}
-
-// readConfigLines reads the config as lines that keep their line ends; a
-// missing file has none.
-func readConfigLines(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	lines := strings.SplitAfter(string(data), "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	return lines, nil
-}
-
-// configLine splits a "key = value" line; comments and other lines are not
-// key-value lines.
-func configLine(line string) (key, value string, ok bool) {
-	trimmed := strings.TrimSpace(line)
-	if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {
-		return "", "", false
-	}
-	k, v, ok := strings.Cut(line, "=")
-	if !ok {
-		return "", "", false
-	}
-	return strings.TrimSpace(k), strings.TrimSpace(v), true
+	return s
 }

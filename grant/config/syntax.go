@@ -1,4 +1,4 @@
-package grant
+package config
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 )
 
 // checkSyntax, once ini.v1 has refused the config file at path, reports the
-// first line that is not INI as [LoadConfig] reads it, by its line number:
+// first line that is not INI as [Load] reads it, by its line number:
 // ini's own errors quote the text but not where it is. Blank lines, # and ; comments, [section]
 // headers and key = value (or key: value) lines pass; a value opened with
 // """ may run over several lines until the closing """.

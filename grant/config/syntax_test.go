@@ -1,4 +1,4 @@
-package grant
+package config
 
 import (
 	"path/filepath"
@@ -20,7 +20,7 @@ func TestLoadConfigSyntaxLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			home := t.TempDir()
 			writeConfig(t, home, tt.file)
-			_, err := LoadConfig(home, env(nil), nil)
+			_, err := Load(home, env(nil), nil)
 			if err == nil || !strings.Contains(err.Error(), filepath.Join(home, tt.want)) {
 				t.Errorf("err = %v\nwant it to contain %q", err, filepath.Join(home, tt.want))
 			}
@@ -33,8 +33,8 @@ func TestLoadConfigSyntaxLine(t *testing.T) {
 	} {
 		home := t.TempDir()
 		writeConfig(t, home, ok)
-		if _, err := LoadConfig(home, env(nil), nil); err != nil {
-			t.Errorf("LoadConfig(%q): %v", ok, err)
+		if _, err := Load(home, env(nil), nil); err != nil {
+			t.Errorf("Load(%q): %v", ok, err)
 		}
 	}
 }
