@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
@@ -32,14 +33,14 @@ func motoBroker(t *testing.T) *iam.Client {
 	t.Cleanup(func() { moto.Close() })
 	client := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKEFAKEFAKE", "fake", "")})
 	ctx := context.Background()
-	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"), AssumeRolePolicyDocument: aws.String(grant.TrustPolicy("arn:aws:iam::123456789012:user/dev"))}); err != nil {
+	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"), AssumeRolePolicyDocument: aws.String(awsiam.TrustPolicy("arn:aws:iam::123456789012:user/dev"))}); err != nil {
 		t.Fatal(err)
 	}
-	ceiling, err := grant.PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
+	ceiling, err := awsiam.PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	putPolicy(t, client, grant.CeilingPolicyName, ceiling)
+	putPolicy(t, client, awsiam.CeilingPolicyName, ceiling)
 	return client
 }
 
@@ -69,9 +70,9 @@ func denyStatement(id, expires string) string {
 	return `{"Sid":"TimeboundIamRevoked` + id + `","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:userid":"*:timebound-iam-` + id + `"},"DateLessThan":{"aws:TokenIssueTime":"` + expires + `"}}}`
 }
 
-func withIAM(api grant.RolePolicyAPI) func(*harness) {
+func withIAM(api awsiam.RolePolicyAPI) func(*harness) {
 	return func(h *harness) {
-		h.m.IAM = func(context.Context) (grant.RolePolicyAPI, error) { return api, nil }
+		h.m.IAM = func(context.Context) (awsiam.RolePolicyAPI, error) { return api, nil }
 	}
 }
 
@@ -81,7 +82,7 @@ func withIAM(api grant.RolePolicyAPI) func(*harness) {
 // role's other inline policy is never touched.
 func TestMCPRevokeAccessAWS(t *testing.T) {
 	client := motoBroker(t)
-	ceilingBefore := rolePolicy(t, client, grant.CeilingPolicyName)
+	ceilingBefore := rolePolicy(t, client, awsiam.CeilingPolicyName)
 	h := newHarness(t, withIAM(client))
 	a := h.grant([]string{"s3"}, "read_only", "30m") // expires 12:30
 	b := h.grant([]string{"s3"}, "read_only", "1h")  // 13:00
@@ -110,7 +111,7 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
   ]
 }
 `
-		if got := rolePolicy(t, client, grant.RevokedPolicyName); !jsonEqual(got, wantDoc) {
+		if got := rolePolicy(t, client, awsiam.RevokedPolicyName); !jsonEqual(got, wantDoc) {
 			t.Errorf("deny policy in IAM:\n%s\nwant %s", got, wantDoc)
 		}
 		if keys := h.in(t).keychainKeys(); len(keys) != 3 {
@@ -120,7 +121,7 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 
 	// An administrator adds a statement of their own.
 	const foreign = `{"Sid":"AdminBreakGlass","Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"}`
-	doc := rolePolicy(t, client, grant.RevokedPolicyName)
+	doc := rolePolicy(t, client, awsiam.RevokedPolicyName)
 	var parsed struct {
 		Version   string
 		Statement []json.RawMessage
@@ -130,7 +131,7 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 	}
 	parsed.Statement = append([]json.RawMessage{json.RawMessage(foreign)}, parsed.Statement...)
 	edited, _ := json.Marshal(parsed)
-	putPolicy(t, client, grant.RevokedPolicyName, string(edited))
+	putPolicy(t, client, awsiam.RevokedPolicyName, string(edited))
 
 	t.Run("second revoke adds its session and drops the expired one", func(t *testing.T) {
 		h.clock.Add(35 * time.Minute) // 12:36: a expired at 12:30, past the 5m grace
@@ -141,7 +142,7 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 		wantDoc := `{"Version":"2012-10-17","Statement":[` + foreign + `,` + denyStatement(b.SessionID, "2026-11-25T13:00:00Z") + `]}`
-		if got := rolePolicy(t, client, grant.RevokedPolicyName); !jsonEqual(got, wantDoc) {
+		if got := rolePolicy(t, client, awsiam.RevokedPolicyName); !jsonEqual(got, wantDoc) {
 			t.Errorf("deny policy in IAM:\n%s\nwant %s", got, wantDoc)
 		}
 	})
@@ -157,25 +158,25 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
 		wantDoc := `{"Version":"2012-10-17","Statement":[` + foreign + `,` + denyStatement(b.SessionID, "2026-11-25T13:00:00Z") + `,` + denyStatement(d.SessionID, "2026-11-25T12:45:00Z") + `]}`
-		if got := rolePolicy(t, client, grant.RevokedPolicyName); !jsonEqual(got, wantDoc) {
+		if got := rolePolicy(t, client, awsiam.RevokedPolicyName); !jsonEqual(got, wantDoc) {
 			t.Errorf("deny policy in IAM:\n%s\nwant %s", got, wantDoc)
 		}
 	})
 	t.Run("an expired grant needs no deny", func(t *testing.T) {
-		before := rolePolicy(t, client, grant.RevokedPolicyName)
+		before := rolePolicy(t, client, awsiam.RevokedPolicyName)
 		got := revoke(t, map[string]any{"session_id": c.SessionID, "aws": true})
 		want := grant.RevokeOutput{SessionID: c.SessionID, Profile: c.Profile, Revoked: false, Status: "expired", AWSRevoked: &yes,
 			AWSDetail: "the credentials of " + c.Profile + " had expired, so AWS refuses them already"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
-		if after := rolePolicy(t, client, grant.RevokedPolicyName); after != before {
+		if after := rolePolicy(t, client, awsiam.RevokedPolicyName); after != before {
 			t.Errorf("the deny policy changed for an expired grant:\n%s", after)
 		}
 	})
 	t.Run("the role's other inline policy is untouched", func(t *testing.T) {
-		if after := rolePolicy(t, client, grant.CeilingPolicyName); after != ceilingBefore {
-			t.Errorf("%s changed:\n%s", grant.CeilingPolicyName, after)
+		if after := rolePolicy(t, client, awsiam.CeilingPolicyName); after != ceilingBefore {
+			t.Errorf("%s changed:\n%s", awsiam.CeilingPolicyName, after)
 		}
 	})
 }
@@ -223,7 +224,7 @@ func TestMCPRevokeAccessAWSFails(t *testing.T) {
 		{"MinIO", func(h *harness) { h.m.Config.STSDialect = policy.DialectMinIO }, "sts_dialect is minio, and MinIO has no IAM role policies to deny a session with"},
 		{"no IAM client", func(h *harness) { h.m.IAM = nil }, "this run has no IAM client"},
 		{"client cannot be made", func(h *harness) {
-			h.m.IAM = func(context.Context) (grant.RolePolicyAPI, error) {
+			h.m.IAM = func(context.Context) (awsiam.RolePolicyAPI, error) {
 				return nil, errors.New("sts_endpoint http://127.0.0.1:9000 is not AWS, and no IAM endpoint is set")
 			}
 		}, "sts_endpoint http://127.0.0.1:9000 is not AWS, and no IAM endpoint is set"},

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -45,7 +46,7 @@ type Manager struct {
 	NewID func() (string, error)
 	// IAM returns the client [Manager.DenyAtAWS] writes the broker role's
 	// deny policy with; it is called only then. Nil makes that fail.
-	IAM func(context.Context) (RolePolicyAPI, error)
+	IAM func(context.Context) (awsiam.RolePolicyAPI, error)
 	// Audit receives one event per request, decision, grant, refusal,
 	// revoke and prune; nil records nothing.
 	Audit Auditor
@@ -370,7 +371,7 @@ const (
 func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.AssumeRoleInput {
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(m.Config.RoleARN),
-		RoleSessionName: aws.String(sessionName(id)),
+		RoleSessionName: aws.String(awsiam.SessionName(id)),
 		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
 		Policy:          aws.String(policy),
 		Tags: []types.Tag{
@@ -388,10 +389,6 @@ func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.Assu
 	}
 	return in
 }
-
-// sessionName is the RoleSessionName of grant id's AssumeRole; the AWS-side
-// revoke denies it by that name.
-func sessionName(id string) string { return "timebound-iam-" + id }
 
 // maxTagValue is STS's limit on a session tag's value, in characters.
 const maxTagValue = 256

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -73,15 +72,6 @@ func assumeRoleTimeout(d time.Duration) func(*middleware.Stack) error {
 				return out, md, err
 			}), middleware.Before)
 	}
-}
-
-// NewIAM returns an IAM client signed with the base credentials.
-func NewIAM(ctx context.Context, cfg config.Config) (*iam.Client, error) {
-	awsCfg, err := cfg.BaseAWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return iam.NewFromConfig(awsCfg), nil
 }
 
 // explainSTS turns an AssumeRole failure into a message that says which limit

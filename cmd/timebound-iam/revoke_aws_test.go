@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
@@ -215,7 +216,7 @@ func TestServeRevokeAWSMoto(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"),
-		AssumeRolePolicyDocument: aws.String(grant.TrustPolicy("arn:aws:iam::123456789012:user/moto"))}); err != nil {
+		AssumeRolePolicyDocument: aws.String(awsiam.TrustPolicy("arn:aws:iam::123456789012:user/moto"))}); err != nil {
 		t.Fatal(err)
 	}
 

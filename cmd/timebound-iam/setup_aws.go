@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
@@ -134,11 +135,11 @@ func setupAWS(c *cli.Context) error {
 		return aws.ToString(out.Role.Arn), nil
 	}
 	if c.Bool("apply") || c.String("principal") == "" {
-		if iamClient, err = grant.NewIAM(ctx, cfg); err != nil {
+		if iamClient, err = awsiam.NewClient(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	principal, chained, err := grant.TrustPrincipal(identity, roleARNOf)
+	principal, chained, err := awsiam.TrustPrincipal(identity, roleARNOf)
 	if err != nil {
 		return err
 	}
@@ -171,7 +172,7 @@ func setupAWS(c *cli.Context) error {
 	}
 
 	roleName := defaultRoleName
-	if name := grant.RoleNameOf(prev["role_arn"]); grant.CheckRoleName(name) == nil {
+	if name := awsiam.RoleNameOf(prev["role_arn"]); awsiam.CheckRoleName(name) == nil {
 		roleName = name
 	}
 	if c.IsSet("role-name") {
@@ -179,7 +180,7 @@ func setupAWS(c *cli.Context) error {
 	} else if roleName, overwrite["role_arn"], err = p.ask("Role name", roleName); err != nil {
 		return err
 	}
-	if err := grant.CheckRoleName(roleName); err != nil {
+	if err := awsiam.CheckRoleName(roleName); err != nil {
 		return withHint(err, "pick another --role-name, e.g. %s", defaultRoleName)
 	}
 
@@ -214,12 +215,12 @@ func setupAWS(c *cli.Context) error {
 		}
 	}
 
-	trust := grant.TrustPolicy(principal)
-	permission, err := grant.PermissionPolicy(ceiling)
+	trust := awsiam.TrustPolicy(principal)
+	permission, err := awsiam.PermissionPolicy(ceiling)
 	if err != nil {
 		return err
 	}
-	roleARN, err := grant.RoleARN(principal, roleName)
+	roleARN, err := awsiam.RoleARN(principal, roleName)
 	if err != nil {
 		return err
 	}
@@ -247,7 +248,7 @@ func setupAWS(c *cli.Context) error {
 	fmt.Fprintf(w, "# Trust policy (%s): only %s may assume the broker\n%s\n", trustFile, principal, trust)
 	fmt.Fprintf(w, "# Permission policy (%s): the ceiling of every grant, escalation denied\n%s\n", permFile, permission)
 	if c.Bool("apply") {
-		r, err := grant.ApplyRole(ctx, iamClient, grant.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
+		r, err := awsiam.ApplyRole(ctx, iamClient, awsiam.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
 		if err != nil {
 			return withHint(err, "the base identity needs iam:GetRole, iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:UpdateRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:ListRolePolicies and iam:ListAttachedRolePolicies; or run without --apply and have an administrator run the printed commands")
 		}
@@ -263,14 +264,14 @@ func setupAWS(c *cli.Context) error {
 		}
 		if n := len(r.Others); n > 0 {
 			fmt.Fprintf(errw, "%s: warning: role %q has %d %s besides %s: grants can do what they allow; see the \"# warning:\" lines\n",
-				prog, roleName, n, plural(n, "policy", "policies"), grant.CeilingPolicyName)
+				prog, roleName, n, plural(n, "policy", "policies"), awsiam.CeilingPolicyName)
 		}
 	} else {
 		secs := int(maxSession / time.Second)
 		trustArg, permArg := shellWord("file://"+trustFile), shellWord("file://"+permFile)
 		fmt.Fprintf(w, "# Create the role (or run again with --apply):\n")
 		fmt.Fprintf(w, "aws iam create-role --role-name %s --max-session-duration %d --assume-role-policy-document %s\n", roleName, secs, trustArg)
-		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document %s\n", roleName, grant.CeilingPolicyName, permArg)
+		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document %s\n", roleName, awsiam.CeilingPolicyName, permArg)
 		fmt.Fprintf(w, "# If the role exists already:\n")
 		fmt.Fprintf(w, "aws iam update-assume-role-policy --role-name %s --policy-document %s\n", roleName, trustArg)
 		fmt.Fprintf(w, "aws iam update-role --role-name %s --max-session-duration %d\n", roleName, secs)
@@ -320,7 +321,7 @@ func previousCeiling(cfg config.Config) []policy.Access {
 		return nil
 	}
 	doc, _ := os.ReadFile(filepath.Join(cfg.Home, "setup", "permission-policy.json"))
-	full := grant.FullServices(string(doc))
+	full := awsiam.FullServices(string(doc))
 	access := make([]policy.Access, len(cfg.Services))
 	for i, s := range cfg.Services {
 		access[i] = policy.Access{Service: s, Level: policy.ReadOnly}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -124,8 +125,8 @@ func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWar
 	}
 	// Only revoke --aws and revoke_access with aws use IAM; the client is made
 	// then, once.
-	newIAM := sync.OnceValues(func() (grant.RolePolicyAPI, error) {
-		return grant.NewRolePolicyClient(context.Background(), cfg)
+	newIAM := sync.OnceValues(func() (awsiam.RolePolicyAPI, error) {
+		return awsiam.NewRolePolicyClient(context.Background(), cfg)
 	})
 	m := &grant.Manager{
 		Config:   cfg,
@@ -134,7 +135,7 @@ func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWar
 		Exe:      exe,
 		Now:      time.Now,
 		Log:      log,
-		IAM:      func(context.Context) (grant.RolePolicyAPI, error) { return newIAM() },
+		IAM:      func(context.Context) (awsiam.RolePolicyAPI, error) { return newIAM() },
 		Audit:    audit.Open(filepath.Join(cfg.Home, audit.FileName)),
 	}
 	if withSTS {

@@ -52,6 +52,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
@@ -633,7 +634,7 @@ func STSURL(cfg config.Config) string {
 
 // IsAWS reports whether an endpoint URL is AWS's own (a VPC endpoint
 // included), rather than MinIO, an emulator or a stand-in. Empty means AWS.
-func IsAWS(endpoint string) bool { return grant.IsAWSEndpoint(endpoint) }
+func IsAWS(endpoint string) bool { return awsiam.IsAWSEndpoint(endpoint) }
 
 func (d *Doctor) checkFallback() Check {
 	var found []string

@@ -1,4 +1,4 @@
-package grant
+package awsiam
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/grant/config"
-	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -82,12 +79,8 @@ const revokedSidPrefix = "TimeboundIamRevoked"
 // whose clock is up to 5 minutes off.
 const revokedGrace = 5 * time.Minute
 
-// awsRevokeTimeout bounds the two IAM calls of an AWS-side revoke, retries
-// included: the local revoke has happened already, and the user is waiting.
-const awsRevokeTimeout = 30 * time.Second
-
-// revokedSession is a grant whose role session the deny policy names.
-type revokedSession struct {
+// RevokedSession is a grant whose role session the deny policy names.
+type RevokedSession struct {
 	ID string
 	// Expires is when the grant's credentials expire, as STS reported it.
 	Expires time.Time
@@ -106,18 +99,18 @@ type revokedCondition struct {
 	DateLessThan map[string]string `json:"DateLessThan"`
 }
 
-// statement is the Deny of s's session.
-// dead reports whether s's credentials have expired at now, with a grace
+// Expired reports whether s's credentials have expired at now, with a grace
 // for clock skew: its deny is no longer needed.
-func (s revokedSession) dead(now time.Time) bool {
+func (s RevokedSession) Expired(now time.Time) bool {
 	return !now.Before(wholeSecond(s.Expires).Add(revokedGrace))
 }
 
-func (s revokedSession) statement() revokedStatement {
+// statement is the Deny of s's session.
+func (s RevokedSession) statement() revokedStatement {
 	return revokedStatement{
 		Sid: revokedSidPrefix + s.ID, Effect: "Deny", Action: "*", Resource: "*",
 		Condition: revokedCondition{
-			StringLike:   map[string]string{"aws:userid": "*:" + sessionName(s.ID)},
+			StringLike:   map[string]string{"aws:userid": "*:" + SessionName(s.ID)},
 			DateLessThan: map[string]string{"aws:TokenIssueTime": wholeSecond(s.Expires).Format(time.RFC3339)},
 		},
 	}
@@ -133,25 +126,25 @@ func wholeSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // parseRevoked returns the session a statement of ours denies. A statement
 // that only looks like ours (our Sid prefix, anything else changed) is not
 // ours: it is kept as it is.
-func parseRevoked(raw json.RawMessage) (revokedSession, bool) {
+func parseRevoked(raw json.RawMessage) (RevokedSession, bool) {
 	var st revokedStatement
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if dec.Decode(&st) != nil {
-		return revokedSession{}, false
+		return RevokedSession{}, false
 	}
 	id, ok := strings.CutPrefix(st.Sid, revokedSidPrefix)
 	if !ok || !profiles.ValidID(id) {
-		return revokedSession{}, false
+		return RevokedSession{}, false
 	}
 	expires, err := time.Parse(time.RFC3339, st.Condition.DateLessThan["aws:TokenIssueTime"])
 	if err != nil {
-		return revokedSession{}, false
+		return RevokedSession{}, false
 	}
-	s := revokedSession{ID: id, Expires: expires}
+	s := RevokedSession{ID: id, Expires: expires}
 	want, _ := json.Marshal(s.statement())
 	if !sameJSON(string(raw), string(want)) {
-		return revokedSession{}, false
+		return RevokedSession{}, false
 	}
 	return s, true
 }
@@ -164,7 +157,7 @@ func parseRevoked(raw json.RawMessage) (revokedSession, bool) {
 // added keeps the later expiry. Statements this tool did not write, and the
 // document's Version and Id, are kept as they are. It fails when existing is
 // not a policy document, or when the result exceeds IAM's limit.
-func revokedPolicy(existing string, add []revokedSession, now time.Time) (doc string, pruned []string, err error) {
+func revokedPolicy(existing string, add []RevokedSession, now time.Time) (doc string, pruned []string, err error) {
 	var old struct {
 		Version   string          `json:"Version"`
 		ID        string          `json:"Id"`
@@ -188,7 +181,7 @@ func revokedPolicy(existing string, add []revokedSession, now time.Time) (doc st
 
 	// Sessions to write, by id: the added ones replace their old statements
 	// in place, keeping the later expiry, and the rest go at the end.
-	adding := map[string]revokedSession{}
+	adding := map[string]RevokedSession{}
 	var order []string
 	for _, s := range add {
 		if prev, ok := adding[s.ID]; ok {
@@ -217,7 +210,7 @@ func revokedPolicy(existing string, add []revokedSession, now time.Time) (doc st
 			}
 			delete(adding, s.ID)
 		}
-		if s.dead(now) {
+		if s.Expired(now) {
 			pruned = append(pruned, s.ID)
 			continue
 		}
@@ -226,7 +219,7 @@ func revokedPolicy(existing string, add []revokedSession, now time.Time) (doc st
 	}
 	for _, id := range order {
 		s, ok := adding[id]
-		if !ok || s.dead(now) {
+		if !ok || s.Expired(now) {
 			continue
 		}
 		st := s.statement()
@@ -280,12 +273,12 @@ type RolePolicyAPI interface {
 }
 
 // NewRolePolicyClient returns an IAM client signed with the base
-// credentials, for [Manager.IAM]. When sts_endpoint names something other
+// credentials, for grant.Manager's IAM. When sts_endpoint names something other
 // than AWS (MinIO, an emulator) and no IAM endpoint is set either
 // (AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL), it fails rather than send the
 // base credentials to AWS's IAM, which would not know them.
 func NewRolePolicyClient(ctx context.Context, cfg config.Config) (RolePolicyAPI, error) {
-	client, err := NewIAM(ctx, cfg)
+	client, err := NewClient(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -310,158 +303,20 @@ func IsAWSEndpoint(endpoint string) bool {
 	return strings.HasSuffix(h, ".amazonaws.com") || strings.HasSuffix(h, ".amazonaws.com.cn") || strings.HasSuffix(h, ".api.aws")
 }
 
-// AWSDeny is what [Manager.DenyAtAWS] did at AWS.
-type AWSDeny struct {
-	// Role is the broker role's ARN.
-	Role string
-	// IDs are the grants whose credentials had not yet expired: the broker
-	// role now denies their sessions, unless Err is set.
-	IDs []string
-	// Expired are the named grants whose credentials had already expired:
-	// nothing was left to deny.
-	Expired []string
-	// Pruned are the grants whose statements were dropped from the policy
-	// because their credentials have expired.
-	Pruned []string
-	// Until is the latest expiry among IDs: when Err is set, copies of
-	// their credentials work until then.
-	Until time.Time
-	// Err says why the deny could not be written; only the local revoke
-	// happened then.
-	Err error
-}
-
-// Denied reports whether the credentials of every named grant are dead at
-// AWS: denied by the broker role, or expired.
-func (d AWSDeny) Denied() bool { return d.Err == nil }
-
-// Failure is the sentence that says the AWS side failed and what that
-// leaves: "the AWS-side deny failed: ...; the copied credentials stay valid
-// until ...". It is empty when nothing failed.
-func (d AWSDeny) Failure() string {
-	switch {
-	case d.Err == nil:
-		return ""
-	case d.Until.IsZero():
-		return fmt.Sprintf("the AWS-side deny failed: %v", d.Err)
-	}
-	return fmt.Sprintf("the AWS-side deny failed: %v; any copied credentials stay valid until %s", d.Err, d.Until.UTC().Format(time.RFC3339))
-}
-
-// Detail says in one sentence what happened at AWS, failure included.
-func (d AWSDeny) Detail() string {
-	if d.Err != nil {
-		return "only the local revoke happened; " + d.Failure()
-	}
-	var parts []string
-	if len(d.IDs) > 0 {
-		parts = append(parts, fmt.Sprintf("role %s now denies every request of %s (inline policy %s)", d.Role, profileList(d.IDs), RevokedPolicyName))
-	}
-	if len(d.Expired) > 0 {
-		parts = append(parts, fmt.Sprintf("the credentials of %s had expired, so AWS refuses them already", profileList(d.Expired)))
-	}
-	if len(d.Pruned) > 0 {
-		parts = append(parts, fmt.Sprintf("dropped the expired %s from the policy", profileList(d.Pruned)))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func profileList(ids []string) string {
-	names := make([]string, len(ids))
-	for i, id := range ids {
-		names[i] = profiles.Prefix + id
-	}
-	return strings.Join(names, ", ")
-}
-
-// DenyAtAWS adds a Deny of the role sessions of the given grants to the
-// broker role's [RevokedPolicyName] policy, and drops the statements of
-// grants that have expired; it does not revoke locally (call
-// [Manager.Revoke] first). Ids may carry the tb- prefix and must name
-// grants in the profiles file, live or ended: a grant revoked earlier
-// without --aws still has credentials to deny until its expiry. Every
-// failure, the id check included, is in the result's Err: the caller has
-// already revoked locally, and reports both.
-func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
-	d := AWSDeny{Role: m.Config.RoleARN}
-	set, err := m.Profiles.Read()
-	if err != nil {
-		d.Err = err
-		return d
-	}
-	now := m.Now().UTC()
-	var add []revokedSession
-	for _, raw := range ids {
-		id, err := NormalizeID(raw)
-		if err != nil {
-			d.Err = err
-			return d
-		}
-		e, ok := set.Get(id)
-		if !ok {
-			d.Err = fmt.Errorf("session_id %s%s: %w", profiles.Prefix, id, ErrUnknownGrant)
-			return d
-		}
-		s := revokedSession{ID: id, Expires: e.Expires}
-		if s.dead(now) {
-			d.Expired = append(d.Expired, id)
-			continue
-		}
-		// The deny goes on the role the grant assumed. On another role it
-		// would deny nothing and read as done. Sections from before the
-		// role was recorded hold none; for them the configured role is all
-		// there is to go on.
-		if e.Role != "" && e.Role != d.Role {
-			d.Err = fmt.Errorf("grant %s%s was made with role %s, but role_arn is now %s: the deny must go on the grant's own role; run the revoke with --role-arn %s", profiles.Prefix, id, e.Role, d.Role, e.Role)
-			return d
-		}
-		if slices.Contains(d.IDs, id) {
-			continue
-		}
-		add = append(add, s)
-		d.IDs = append(d.IDs, id)
-		if s.Expires.After(d.Until) {
-			d.Until = s.Expires
-		}
-	}
-	if len(add) == 0 {
-		return d
-	}
-	if d.Err = m.denyAtAWS(ctx, add, now, &d); d.Err != nil {
-		// Info, not Warn: the caller reports the failure itself, and the CLI
-		// prints warnings on stderr next to its own error.
-		m.log().Info("AWS-side revoke failed", "sessions", profileList(d.IDs), "role", d.Role, "err", d.Err)
-		return d
-	}
-	m.log().Info("denied at AWS", "sessions", profileList(d.IDs), "role", d.Role, "policy", RevokedPolicyName, "pruned", profileList(d.Pruned))
-	return d
-}
-
-func (m *Manager) denyAtAWS(ctx context.Context, add []revokedSession, now time.Time, d *AWSDeny) error {
-	if m.Config.STSDialect == policy.DialectMinIO {
-		return errors.New("sts_dialect is minio, and MinIO has no IAM role policies to deny a session with")
-	}
-	if err := m.Config.CheckRole(); err != nil {
-		return err
-	}
-	role := RoleNameOf(m.Config.RoleARN)
-	if m.IAM == nil {
-		return errors.New("this run has no IAM client")
-	}
-	ctx, cancel := context.WithTimeout(ctx, awsRevokeTimeout)
-	defer cancel()
-	api, err := m.IAM(ctx)
-	if err != nil {
-		return err
-	}
+// DenySessions adds a Deny of each session in add to the [RevokedPolicyName]
+// policy of the role roleARN, and drops the statements of sessions that have
+// expired, returning their ids. The read, merge and write happen under the
+// file lock lockPath. It does not revoke locally: the caller has.
+func DenySessions(ctx context.Context, api RolePolicyAPI, roleARN, lockPath string, add []RevokedSession, now time.Time) (pruned []string, err error) {
+	role := RoleNameOf(roleARN)
 	// Read, merge, write: two revokes at once would each write the policy
 	// they read, and one session would go missing. A lock serialises the
 	// revokes of this state directory; revokes from other machines on the
 	// same role can still race; revoke --aws of a grant again writes its
 	// statement back.
-	lock := flock.New(filepath.Join(m.Config.Home, "aws-revoke.lock"), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	lock := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	if err := lock.Lock(); err != nil {
-		return fmt.Errorf("locking %s: %w", lock.Path(), err)
+		return nil, fmt.Errorf("locking %s: %w", lock.Path(), err)
 	}
 	defer lock.Unlock()
 
@@ -472,19 +327,18 @@ func (m *Manager) denyAtAWS(ctx context.Context, add []revokedSession, now time.
 	case errors.As(err, &missing):
 		// The first revoke with --aws: no policy yet.
 	case err != nil:
-		return explainIAM("GetRolePolicy", m.Config.RoleARN, err)
+		return nil, explainIAM("GetRolePolicy", roleARN, err)
 	default:
 		existing = aws.ToString(got.PolicyDocument)
 	}
 	doc, pruned, err := revokedPolicy(existing, add, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(RevokedPolicyName), PolicyDocument: aws.String(doc)}); err != nil {
-		return explainIAM("PutRolePolicy", m.Config.RoleARN, err)
+		return nil, explainIAM("PutRolePolicy", roleARN, err)
 	}
-	d.Pruned = pruned
-	return nil
+	return pruned, nil
 }
 
 // ErrNotPermitted marks an AWS-side revoke the base identity may not make:

@@ -1,4 +1,4 @@
-package grant
+package awsiam
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package grant
+package awsiam
 
 import (
 	"encoding/json"
@@ -16,11 +16,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// checkGolden compares doc with testdata/policy/NAME.json, or rewrites that
+// checkGolden compares doc with testdata/NAME.json, or rewrites that
 // file under -update.
 func checkGolden(t *testing.T, name, doc string) {
 	t.Helper()
-	granttest.Golden(t, filepath.Join("testdata", "policy", name+".json"), doc, *update, "go test ./grant -run TestRevokedPolicy -update")
+	granttest.Golden(t, filepath.Join("testdata", name+".json"), doc, *update, "go test ./grant/awsiam -run TestRevokedPolicy -update")
 }
 
 var revokeNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -29,7 +29,7 @@ var revokeNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // writes: Deny * on *, the session matched on aws:userid, the expiry
 // recorded as the bound on aws:TokenIssueTime.
 func TestRevokedPolicyFirst(t *testing.T) {
-	doc, pruned, err := revokedPolicy("", []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}, revokeNow)
+	doc, pruned, err := revokedPolicy("", []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}, revokeNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ const foreign = `{"Sid":"BreakGlass","Effect":"Deny","Action":["s3:Delete*","s3:
 const lookalike = `{"Sid":"TimeboundIamRevokedzzzz2222","Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"aws:userid":"*:timebound-iam-zzzz2222"},"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:00Z"}}}`
 
 func ours(id string, expires time.Time) string {
-	b, _ := json.Marshal(revokedSession{ID: id, Expires: expires}.statement())
+	b, _ := json.Marshal(RevokedSession{ID: id, Expires: expires}.statement())
 	return string(b)
 }
 
@@ -85,7 +85,7 @@ func TestRevokedPolicyMerge(t *testing.T) {
 		ours("bbbb3333", revokeNow.Add(30*time.Minute)),            // live: kept
 		ours("cccc4444", revokeNow.Add(-revokedGrace+time.Second)), // expired, within the grace: kept
 		lookalike)
-	doc, pruned, err := revokedPolicy(existing, []revokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
+	doc, pruned, err := revokedPolicy(existing, []RevokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,13 +115,13 @@ func TestRevokedPolicyMerge(t *testing.T) {
 	}
 
 	t.Run("URL-encoded as IAM returns it", func(t *testing.T) {
-		again, pruned2, err := revokedPolicy(url.PathEscape(existing), []revokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
+		again, pruned2, err := revokedPolicy(url.PathEscape(existing), []RevokedSession{{ID: "dddd5555", Expires: revokeNow.Add(45 * time.Minute)}}, revokeNow)
 		if err != nil || again != doc || len(pruned2) != 1 {
 			t.Errorf("from the encoded document: err %v, pruned %v, document differs: %v\n%s", err, pruned2, again != doc, again)
 		}
 	})
 	t.Run("the grace ends", func(t *testing.T) {
-		_, pruned, err := revokedPolicy(doc, []revokedSession{{ID: "eeee6666", Expires: revokeNow.Add(time.Hour)}}, revokeNow.Add(2*time.Second))
+		_, pruned, err := revokedPolicy(doc, []RevokedSession{{ID: "eeee6666", Expires: revokeNow.Add(time.Hour)}}, revokeNow.Add(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestRevokedPolicyMerge(t *testing.T) {
 func TestRevokedPolicyReRevoke(t *testing.T) {
 	early, late := revokeNow.Add(20*time.Minute), revokeNow.Add(40*time.Minute)
 	existing := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[%s]}`, ours("aaaa2222", early))
-	for name, add := range map[string][]revokedSession{
+	for name, add := range map[string][]RevokedSession{
 		"later expiry wins":   {{ID: "aaaa2222", Expires: late}},
 		"earlier is ignored":  {{ID: "aaaa2222", Expires: late}, {ID: "aaaa2222", Expires: early}},
 		"repeated in one add": {{ID: "aaaa2222", Expires: early}, {ID: "aaaa2222", Expires: late}},
@@ -153,7 +153,7 @@ func TestRevokedPolicyReRevoke(t *testing.T) {
 }
 
 func TestRevokedPolicyShapes(t *testing.T) {
-	add := []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}
+	add := []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour)}}
 	t.Run("single statement object, old version", func(t *testing.T) {
 		doc, _, err := revokedPolicy(`{"Version":"2008-10-17","Statement":`+foreign+`}`, add, revokeNow)
 		if err != nil {
@@ -165,7 +165,7 @@ func TestRevokedPolicyShapes(t *testing.T) {
 		}
 	})
 	t.Run("fractional expiry as the profile holds it", func(t *testing.T) {
-		doc, _, err := revokedPolicy("", []revokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour + 927*time.Millisecond)}}, revokeNow)
+		doc, _, err := revokedPolicy("", []RevokedSession{{ID: "k3f9ab2c", Expires: revokeNow.Add(time.Hour + 927*time.Millisecond)}}, revokeNow)
 		if err != nil || !strings.Contains(doc, `"2026-11-25T13:00:00Z"`) {
 			t.Errorf("err %v; want the bound 13:00:00Z:\n%s", err, doc)
 		}
@@ -188,10 +188,10 @@ func TestRevokedPolicyShapes(t *testing.T) {
 // TestRevokedPolicySize: the document refuses to outgrow IAM's limit, and
 // the count it holds is what the README states.
 func TestRevokedPolicySize(t *testing.T) {
-	var add []revokedSession
+	var add []RevokedSession
 	fits := 0
 	for i := 0; ; i++ {
-		add = append(add, revokedSession{ID: testID(i), Expires: revokeNow.Add(time.Hour)})
+		add = append(add, RevokedSession{ID: testID(i), Expires: revokeNow.Add(time.Hour)})
 		_, _, err := revokedPolicy("", add, revokeNow)
 		if err != nil {
 			if !strings.Contains(err.Error(), "over the 10240 IAM allows") {
@@ -206,6 +206,9 @@ func TestRevokedPolicySize(t *testing.T) {
 	}
 	t.Logf("%d unexpired revoked sessions fit in %s", fits, RevokedPolicyName)
 }
+
+// idAlphabet is the alphabet grant.NewID draws grant ids from.
+const idAlphabet = "abcdefghijkmnpqrstuvwxyz23456789"
 
 // testID is the i-th grant id, 8 characters of the real alphabet.
 func testID(i int) string {
