@@ -196,6 +196,15 @@ func (p *Pending) Command() string {
 	return b.String()
 }
 
+// Refuse records a request refused before [Manager.Ask] could check it,
+// such as one whose input does not parse or whose approval answer approves
+// nothing: requested, then refused for detail.
+func (m *Manager) Refuse(r Request, detail string) {
+	r.Approver = ""
+	m.recordQuietly(requestEvent(audit.Requested, "", r, ""))
+	m.recordQuietly(requestEvent(audit.Refused, "", r, detail))
+}
+
 // recordQuietly records e where a failed write changes nothing: the grant
 // is refused anyway. The failure is logged.
 func (m *Manager) recordQuietly(e audit.Event) {

@@ -48,6 +48,16 @@ type ServiceOutput struct {
 	Levels      []string `json:"levels" jsonschema:"the levels a grant may ask for this service, narrowest first; view_only only where AWS's ViewOnlyAccess covers the service"`
 }
 
+// SessionsOutput is list_active_sessions's result.
+type SessionsOutput struct {
+	Sessions []SessionOutput `json:"sessions"`
+}
+
+// ServicesOutput is list_services's result.
+type ServicesOutput struct {
+	Services []ServiceOutput `json:"services"`
+}
+
 // Usage is the command line an agent runs with a grant.
 func Usage(configFile, profile string) string {
 	return "AWS_CONFIG_FILE=" + quoteShell(configFile) + " aws --profile " + profile + " <command>"

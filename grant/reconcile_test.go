@@ -47,14 +47,14 @@ type reconcileRig struct {
 	t     *testing.T
 	home  string
 	array *keyring.ArrayKeyring
-	clock *clock
-	sts   *fakeSTS
+	clock *granttest.Clock
+	sts   *granttest.FakeSTS
 }
 
 func newReconcileRig(t *testing.T) *reconcileRig {
-	clk := &clock{now: t0}
-	r := &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: clk, sts: &fakeSTS{clock: clk}}
-	granttest.ScanSecrets(t).From(r.sts.scanSecrets)
+	clk := granttest.NewClock(granttest.T0)
+	r := &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: clk, sts: &granttest.FakeSTS{Clock: clk}}
+	granttest.ScanSecrets(t).From(r.sts.IssuedSecrets)
 	return r
 }
 
@@ -62,7 +62,7 @@ func newReconcileRig(t *testing.T) *reconcileRig {
 // over ring (nil: the rig's keyring), under backend "array".
 func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	r.t.Helper()
-	cfg, err := config.Load(r.home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
+	cfg, err := config.Load(r.home, func(string) string { return "" }, map[string]string{"role_arn": granttest.Role})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	return &grant.Manager{
 		Config: cfg, STS: r.sts, Keys: keychain.New(ring, "array"),
 		Profiles: &profiles.File{Path: filepath.Join(r.home, config.AWSConfigName), Home: r.home},
-		Exe:      testExe, Now: r.clock.Now,
+		Exe:      granttest.Exe, Now: r.clock.Now,
 		NewID: func() (string, error) { return id, nil },
 	}
 }
@@ -187,7 +187,7 @@ func TestReconcileOrphanItem(t *testing.T) {
 			r.killedGrant("dead2345")
 			r.check("after the kill", []string{"dead2345", "keep2345"}, []string{"keep2345"}, []string{"dead2345"})
 
-			ring := &countingRing{Keyring: r.array}
+			ring := &granttest.CountingRing{Keyring: r.array}
 			if _, err := r.manager(ring, "unused0").List(context.Background()); err != nil {
 				t.Fatal(err)
 			}

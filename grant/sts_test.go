@@ -24,7 +24,7 @@ import (
 // over HTTP to the stand-in, and checks the wire parameters and how STS's
 // refusals are explained.
 func TestGrantThroughSDK(t *testing.T) {
-	stand := startStandIn(t)
+	stand := granttest.StartStandIn(t)
 
 	tests := []struct {
 		name, role, ttl, wantErr string
@@ -121,21 +121,11 @@ func checkNothingWritten(t *testing.T, m *grant.Manager, ring keyring.Keyring) {
 	}
 }
 
-func setBaseCredentials(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_MAX_ATTEMPTS", "")
-	t.Setenv("AWS_RETRY_MODE", "")
-}
-
 // TestSTSFailures: an STS that never answers is given up on after
 // sts_timeout, throttling is retried with backoff, and a grant that still
 // fails says what to do and leaves nothing behind.
 func TestSTSFailures(t *testing.T) {
-	stand := startStandIn(t)
+	stand := granttest.StartStandIn(t)
 	tests := []struct {
 		name, role, timeout string
 		calls               int

@@ -14,6 +14,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"golang.org/x/sys/unix"
 )
@@ -285,7 +286,7 @@ print(len(s3.list_objects_v2(Bucket=%q).get("Contents", [])), "objects")`, g.Pro
 
 	// A revoke, made outside, stops the same command inside.
 	t.Run("revoke stops the profile", func(t *testing.T) {
-		var rev grant.RevokeOutput
+		var rev mcpserver.RevokeOutput
 		w.call(t, c, "revoke_access", map[string]any{"session_id": g.SessionID}, &rev)
 		mustFail(t, b.sh(b.awsIn(g.Profile, "s3 ls s3://"+w.s.Writable), true), "was revoked at")
 	})

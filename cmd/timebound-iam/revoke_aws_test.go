@@ -23,6 +23,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
 
@@ -265,10 +266,10 @@ func TestServeRevokeAWSMoto(t *testing.T) {
 	}
 	var g grant.GrantOutput
 	call("grant_access", map[string]any{"services": []string{"s3"}, "ttl": "20m"}, &g)
-	var got grant.RevokeOutput
+	var got mcpserver.RevokeOutput
 	call("revoke_access", map[string]any{"session_id": g.Profile, "aws": true}, &got)
 	yes := true
-	want := grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
+	want := mcpserver.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
 		AWSDetail: "role arn:aws:iam::123456789012:role/broker now denies every request of " + g.Profile + " (inline policy timebound-iam-revoked)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("revoke_access (-want +got):\n%s", diff)

@@ -1,4 +1,8 @@
-package grant
+// Package mcpserver is the MCP front-end of timebound-iam: the four tools
+// (grant_access, list_active_sessions, list_services, revoke_access), their
+// input and output schemas, and the approval of a grant through the
+// client's elicitation form, all over a [grant.Manager].
+package mcpserver
 
 import (
 	"bytes"
@@ -9,6 +13,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -32,16 +37,6 @@ type GrantAccessInput struct {
 	Resources []string `json:"resources,omitempty" jsonschema:"optional: narrow the whole grant to these resources instead of all: ARNs of the granted services (arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE; * and ? wildcards allowed in RESOURCE), or for s3 bare bucket names, each meaning the bucket and its objects. A narrowed s3 grant cannot list all buckets (s3:ListAllMyBuckets works only on *); list a named bucket instead"`
 }
 
-// SessionsOutput is list_active_sessions's result.
-type SessionsOutput struct {
-	Sessions []SessionOutput `json:"sessions"`
-}
-
-// ServicesOutput is list_services's result.
-type ServicesOutput struct {
-	Services []ServiceOutput `json:"services"`
-}
-
 // RevokeInput is revoke_access's input.
 type RevokeInput struct {
 	SessionID string `json:"session_id" jsonschema:"the grant to end, e.g. tb-k3f9ab2c or k3f9ab2c"`
@@ -63,9 +58,9 @@ type RevokeOutput struct {
 }
 
 // NewServer returns the MCP server with the four tools over m.
-func NewServer(m *Manager, version string) *mcp.Server {
+func NewServer(m *grant.Manager, version string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "timebound-iam", Version: version}, &mcp.ServerOptions{Instructions: Instructions})
-	h := handlers{m: m, approvals: newApprovals()}
+	h := handlers{m: m, approvals: newApprovals(m)}
 	s.AddReceivingMiddleware(h.approvals.roundTrips())
 	no, yes := false, true
 	mcp.AddTool(s, &mcp.Tool{
@@ -107,22 +102,22 @@ func NewServer(m *Manager, version string) *mcp.Server {
 // handlers serve the tools; approvals are the approval requests the
 // server has issued, shared by all calls.
 type handlers struct {
-	m         *Manager
+	m         *grant.Manager
 	approvals *approvals
 }
 
-func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, GrantOutput, error) {
+func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantAccessInput) (*mcp.CallToolResult, grant.GrantOutput, error) {
 	// Least privilege when the agent leaves level out.
 	if in.Level == "" {
 		in.Level = string(policy.ReadOnly)
 	}
-	r := Request{Reason: in.Reason, Client: "mcp", Resources: in.Resources}
+	r := grant.Request{Reason: in.Reason, Client: "mcp", Resources: in.Resources}
 	if ci := req.ClientInfo(); ci != nil && ci.Name != "" {
 		r.Client = ci.Name
 	}
 	level, err := policy.ParseLevel("level", in.Level)
 	if err == nil {
-		r.TTL, err = ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
+		r.TTL, err = grant.ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
 	}
 	for _, s := range in.Services {
 		r.Access = append(r.Access, policy.Access{Service: s, Level: policy.Level(in.Level)})
@@ -131,29 +126,29 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 		}
 	}
 	if err != nil {
-		h.m.refuseUnasked(r, err.Error())
-		return nil, GrantOutput{}, err
+		h.m.Refuse(r, err.Error())
+		return nil, grant.GrantOutput{}, err
 	}
-	var p *Pending
+	var p *grant.Pending
 	if req.Params.RequestState != "" {
 		// An answer to an approval request, or what claims to be one.
-		if p, err = h.approvals.answer(h.m, req, r); err != nil {
-			return nil, GrantOutput{}, err
+		if p, err = h.approvals.answer(req, r); err != nil {
+			return nil, grant.GrantOutput{}, err
 		}
 	} else {
 		// inputResponses without a requestState answer nothing this
 		// server asked: the request is asked about afresh.
 		if p, err = h.m.Ask(r); err != nil {
-			return nil, GrantOutput{}, err
+			return nil, grant.GrantOutput{}, err
 		}
 		if p.Needed {
 			res, err := h.approvals.ask(ctx, req, p)
-			return res, GrantOutput{}, err
+			return res, grant.GrantOutput{}, err
 		}
 	}
 	s, err := p.Grant(ctx)
 	if err != nil {
-		return nil, GrantOutput{}, err
+		return nil, grant.GrantOutput{}, err
 	}
 	return nil, h.m.Output(s), nil
 }
@@ -212,8 +207,8 @@ func addListTool[Out any](s *mcp.Server, t *mcp.Tool, list func(context.Context)
 	})
 }
 
-func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, ServicesOutput, error) {
-	return nil, ServicesOutput{Services: ServiceList(h.m.Config)}, nil
+func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, grant.ServicesOutput, error) {
+	return nil, grant.ServicesOutput{Services: grant.ServiceList(h.m.Config)}, nil
 }
 
 func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeInput) (*mcp.CallToolResult, RevokeOutput, error) {

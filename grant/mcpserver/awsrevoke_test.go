@@ -1,4 +1,4 @@
-package grant_test
+package mcpserver_test
 
 import (
 	"context"
@@ -16,13 +16,13 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
-// motoBroker starts moto, creates the broker role testRole names in its IAM
+// motoBroker starts moto, creates the broker role granttest.Role names in its IAM
 // with a ceiling policy, and returns an IAM client for it.
 func motoBroker(t *testing.T) *iam.Client {
 	t.Helper()
@@ -90,17 +90,17 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 	d := h.grant([]string{"s3"}, "read_only", "45m") // 12:45
 	h.clock.Add(time.Minute)
 
-	revoke := func(t *testing.T, args map[string]any) grant.RevokeOutput {
+	revoke := func(t *testing.T, args map[string]any) mcpserver.RevokeOutput {
 		t.Helper()
-		var out grant.RevokeOutput
+		var out mcpserver.RevokeOutput
 		h.in(t).ok("revoke_access", args, &out)
 		return out
 	}
 	yes := true
 	t.Run("first revoke writes the deny", func(t *testing.T) {
 		got := revoke(t, map[string]any{"session_id": a.Profile, "aws": true})
-		want := grant.RevokeOutput{SessionID: a.SessionID, Profile: a.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
-			AWSDetail: "role " + testRole + " now denies every request of " + a.Profile + " (inline policy timebound-iam-revoked)"}
+		want := mcpserver.RevokeOutput{SessionID: a.SessionID, Profile: a.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
+			AWSDetail: "role " + granttest.Role + " now denies every request of " + a.Profile + " (inline policy timebound-iam-revoked)"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
@@ -136,8 +136,8 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 	t.Run("second revoke adds its session and drops the expired one", func(t *testing.T) {
 		h.clock.Add(35 * time.Minute) // 12:36: a expired at 12:30, past the 5m grace
 		got := revoke(t, map[string]any{"session_id": b.SessionID, "aws": true})
-		want := grant.RevokeOutput{SessionID: b.SessionID, Profile: b.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
-			AWSDetail: "role " + testRole + " now denies every request of " + b.Profile + " (inline policy timebound-iam-revoked); dropped the expired " + a.Profile + " from the policy"}
+		want := mcpserver.RevokeOutput{SessionID: b.SessionID, Profile: b.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
+			AWSDetail: "role " + granttest.Role + " now denies every request of " + b.Profile + " (inline policy timebound-iam-revoked); dropped the expired " + a.Profile + " from the policy"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
@@ -152,8 +152,8 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 		}
 		// The local revoke had happened; the AWS side is new.
 		got := revoke(t, map[string]any{"session_id": d.SessionID, "aws": true})
-		want := grant.RevokeOutput{SessionID: d.SessionID, Profile: d.Profile, Revoked: false, Status: "revoked", AWSRevoked: &yes,
-			AWSDetail: "role " + testRole + " now denies every request of " + d.Profile + " (inline policy timebound-iam-revoked)"}
+		want := mcpserver.RevokeOutput{SessionID: d.SessionID, Profile: d.Profile, Revoked: false, Status: "revoked", AWSRevoked: &yes,
+			AWSDetail: "role " + granttest.Role + " now denies every request of " + d.Profile + " (inline policy timebound-iam-revoked)"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
 		}
@@ -165,7 +165,7 @@ func TestMCPRevokeAccessAWS(t *testing.T) {
 	t.Run("an expired grant needs no deny", func(t *testing.T) {
 		before := rolePolicy(t, client, awsiam.RevokedPolicyName)
 		got := revoke(t, map[string]any{"session_id": c.SessionID, "aws": true})
-		want := grant.RevokeOutput{SessionID: c.SessionID, Profile: c.Profile, Revoked: false, Status: "expired", AWSRevoked: &yes,
+		want := mcpserver.RevokeOutput{SessionID: c.SessionID, Profile: c.Profile, Revoked: false, Status: "expired", AWSRevoked: &yes,
 			AWSDetail: "the credentials of " + c.Profile + " had expired, so AWS refuses them already"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("revoke_access (-want +got):\n%s", diff)
@@ -216,11 +216,11 @@ func TestMCPRevokeAccessAWSFails(t *testing.T) {
 		opt     func(*harness)
 		wantErr string
 	}{
-		{"GetRolePolicy denied", withIAM(&fakeIAM{getErr: denied}), "not permitted to call iam:GetRolePolicy on role " + testRole + " (AccessDenied)"},
-		{"PutRolePolicy denied", withIAM(&fakeIAM{putErr: denied}), "not permitted to call iam:PutRolePolicy on role " + testRole + " (AccessDenied)"},
-		{"UnauthorizedOperation", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}}), "not permitted to call iam:PutRolePolicy on role " + testRole + " (UnauthorizedOperation)"},
-		{"role missing", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "role broker not found"}}), "role " + testRole + " does not exist in IAM (NoSuchEntity): check role_arn"},
-		{"no credentials", withIAM(&fakeIAM{getErr: errors.New("failed to retrieve credentials")}), "iam:GetRolePolicy on role " + testRole + " failed: failed to retrieve credentials"},
+		{"GetRolePolicy denied", withIAM(&fakeIAM{getErr: denied}), "not permitted to call iam:GetRolePolicy on role " + granttest.Role + " (AccessDenied)"},
+		{"PutRolePolicy denied", withIAM(&fakeIAM{putErr: denied}), "not permitted to call iam:PutRolePolicy on role " + granttest.Role + " (AccessDenied)"},
+		{"UnauthorizedOperation", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation"}}), "not permitted to call iam:PutRolePolicy on role " + granttest.Role + " (UnauthorizedOperation)"},
+		{"role missing", withIAM(&fakeIAM{putErr: &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "role broker not found"}}), "role " + granttest.Role + " does not exist in IAM (NoSuchEntity): check role_arn"},
+		{"no credentials", withIAM(&fakeIAM{getErr: errors.New("failed to retrieve credentials")}), "iam:GetRolePolicy on role " + granttest.Role + " failed: failed to retrieve credentials"},
 		{"MinIO", func(h *harness) { h.m.Config.STSDialect = policy.DialectMinIO }, "sts_dialect is minio, and MinIO has no IAM role policies to deny a session with"},
 		{"no IAM client", func(h *harness) { h.m.IAM = nil }, "this run has no IAM client"},
 		{"client cannot be made", func(h *harness) {
@@ -233,10 +233,10 @@ func TestMCPRevokeAccessAWSFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.opt)
 			g := h.grant([]string{"s3"}, "read_only", "30m")
-			var got grant.RevokeOutput
+			var got mcpserver.RevokeOutput
 			h.ok("revoke_access", map[string]any{"session_id": g.SessionID, "aws": true}, &got)
 			no := false
-			want := grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &no,
+			want := mcpserver.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &no,
 				AWSError:  tt.wantErr,
 				AWSDetail: "only the local revoke happened; the AWS-side deny failed: " + tt.wantErr + "; any copied credentials stay valid until 2026-11-25T12:30:00Z"}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -293,9 +293,9 @@ func TestMCPRevokeAccessAWSOtherRole(t *testing.T) {
 	g := h.grant([]string{"s3"}, "read_only", "30m")
 	const other = "arn:aws:iam::123456789012:role/another-broker"
 	h.m.Config.RoleARN = other
-	var got grant.RevokeOutput
+	var got mcpserver.RevokeOutput
 	h.ok("revoke_access", map[string]any{"session_id": g.SessionID, "aws": true}, &got)
-	want := "grant " + g.Profile + " was made with role " + testRole + ", but role_arn is now " + other
+	want := "grant " + g.Profile + " was made with role " + granttest.Role + ", but role_arn is now " + other
 	if !got.Revoked || got.AWSRevoked == nil || *got.AWSRevoked || !strings.Contains(got.AWSError, want) {
 		t.Errorf("revoke_access = %+v; want revoked locally and aws_error %q", got, want)
 	}

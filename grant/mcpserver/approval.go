@@ -1,4 +1,4 @@
-package grant
+package mcpserver
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
@@ -45,6 +45,7 @@ var errApprovalTimedOut = errors.New("the approval request timed out")
 
 // approvals are the approval requests one server issued, by requestState.
 type approvals struct {
+	m       *grant.Manager
 	mu      sync.Mutex
 	byState map[string]*issued
 }
@@ -53,9 +54,9 @@ type approvals struct {
 // answered or expired; an entry stays after that for one more timeout, so
 // that a late or repeated answer gets an exact message, and is then swept.
 type issued struct {
-	p       *Pending
+	p       *grant.Pending
 	session *mcp.ServerSession
-	expires time.Time // by the Manager's clock
+	expires time.Time // by the grant.Manager's clock
 	status  issuedStatus
 	timer   *time.Timer
 	// cancel ends the go-sdk's elicitation round trip to an older client.
@@ -70,7 +71,9 @@ const (
 	expired
 )
 
-func newApprovals() *approvals { return &approvals{byState: map[string]*issued{}} }
+func newApprovals(m *grant.Manager) *approvals {
+	return &approvals{m: m, byState: map[string]*issued{}}
+}
 
 // newRequestState returns 256 bits from crypto/rand.
 func newRequestState() (string, error) {
@@ -93,16 +96,16 @@ func canElicit(caps *mcp.ClientCapabilities) bool {
 
 // ask issues the approval form for p, or refuses when the client cannot show
 // one.
-func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pending) (*mcp.CallToolResult, error) {
-	m := p.m
+func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *grant.Pending) (*mcp.CallToolResult, error) {
+	m := a.m
 	if !canElicit(req.ClientCapabilities()) {
-		p.Decline(ApproverElicitation, "no elicitation support")
+		p.Decline(grant.ApproverElicitation, "no elicitation support")
 		return nil, fmt.Errorf("this grant (%s for %s) needs the user's approval, but this MCP client (%q) cannot ask for it: it declared no elicitation support. No grant was made. %s",
-			AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), p.Request.Client, approveInstead(p))
+			grant.AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), p.Request.Client, a.approveInstead(p))
 	}
 	state, err := newRequestState()
 	if err != nil {
-		p.Decline(ApproverElicitation, "no request state")
+		p.Decline(grant.ApproverElicitation, "no request state")
 		return nil, err
 	}
 	timeout := m.Config.ApprovalWait()
@@ -118,7 +121,7 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *Pendin
 		l.timedOut()
 	}
 	if !added {
-		p.Decline(ApproverElicitation, "too many approval requests waiting")
+		p.Decline(grant.ApproverElicitation, "too many approval requests waiting")
 		return nil, fmt.Errorf("%d approval requests are already waiting for the user; no grant was made. Wait for the user to answer them, then call grant_access again", n)
 	}
 	return &mcp.CallToolResult{
@@ -168,7 +171,7 @@ func (a *approvals) expire(state string) {
 // timedOut records the decline of an expired request and cancels an older
 // client's elicitation of it.
 func (is *issued) timedOut() {
-	is.p.Decline(ApproverElicitation, "timed out")
+	is.p.Decline(grant.ApproverElicitation, "timed out")
 	if is.cancel != nil {
 		is.cancel(errApprovalTimedOut)
 	}
@@ -213,62 +216,63 @@ func (a *approvals) spend(state string) (*issued, issuedStatus) {
 // answer checks the approval answer in req for r and returns r's pending
 // grant, approved; or the error that refuses it. The state is spent by this
 // call, whatever the answer.
-func (a *approvals) answer(m *Manager, req *mcp.CallToolRequest, r Request) (*Pending, error) {
+func (a *approvals) answer(req *mcp.CallToolRequest, r grant.Request) (*grant.Pending, error) {
+	m := a.m
 	now := m.Now()
 	is, was := a.spend(req.Params.RequestState)
 
 	again := "No grant was made; call grant_access again, without inputResponses or requestState, so that the user is asked."
 	if is == nil {
-		m.refuseUnasked(r, "approval answer with an unknown request state")
+		m.Refuse(r, "approval answer with an unknown request state")
 		return nil, fmt.Errorf("this approval answer's requestState was not issued by this server, or expired long ago, so it approves nothing. %s", again)
 	}
 	p := is.p
 	switch was {
 	case answered:
-		m.refuseUnasked(r, "approval request state used twice")
+		m.Refuse(r, "approval request state used twice")
 		return nil, fmt.Errorf("this approval request was already answered once; an approval counts once. %s", again)
 	case expired:
-		return nil, timedOut(p)
+		return nil, a.timedOut(p)
 	}
 	if now.After(is.expires) {
-		p.Decline(ApproverElicitation, "timed out")
-		return nil, timedOut(p)
+		p.Decline(grant.ApproverElicitation, "timed out")
+		return nil, a.timedOut(p)
 	}
 	if is.session != req.Session || !sameRequest(p.Request, r) {
-		p.Decline(ApproverElicitation, "its request state was presented for another request")
-		m.refuseUnasked(r, "approval request state issued for another request")
+		p.Decline(grant.ApproverElicitation, "its request state was presented for another request")
+		m.Refuse(r, "approval request state issued for another request")
 		return nil, fmt.Errorf("this approval answer's requestState was issued for another request (%s for %s), not this one (%s for %s); it approves neither. %s",
-			AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), AccessText(r.Access), config.ShortDuration(r.TTL), again)
+			grant.AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), grant.AccessText(r.Access), config.ShortDuration(r.TTL), again)
 	}
 	res, ok := req.Params.InputResponses[approvalInputID].(*mcp.ElicitResult)
 	if !ok {
-		p.Decline(ApproverElicitation, "the answer held no approval form")
+		p.Decline(grant.ApproverElicitation, "the answer held no approval form")
 		return nil, fmt.Errorf("this call carries a requestState but no answer to the approval form (%q). %s", approvalInputID, again)
 	}
 	switch res.Action {
 	case "accept":
 		approve, ttl, err := parseApprovalForm(res.Content)
 		if err != nil {
-			p.Decline(ApproverElicitation, "malformed answer: "+err.Error())
+			p.Decline(grant.ApproverElicitation, "malformed answer: "+err.Error())
 			return nil, fmt.Errorf("%w. %s", err, again)
 		}
 		if !approve {
-			p.Decline(ApproverElicitation, "declined")
-			return nil, declined(p, "the user did not approve this grant")
+			p.Decline(grant.ApproverElicitation, "declined")
+			return nil, a.declined(p, "the user did not approve this grant")
 		}
-		if err := p.Approve(ApproverElicitation, ttl); err != nil {
+		if err := p.Approve(grant.ApproverElicitation, ttl); err != nil {
 			return nil, fmt.Errorf("%w. No grant was made; ask the user for the access you need, with a ttl they accept", err)
 		}
 		return p, nil
 	case "decline":
-		p.Decline(ApproverElicitation, "declined")
-		return nil, declined(p, "the user declined this grant")
+		p.Decline(grant.ApproverElicitation, "declined")
+		return nil, a.declined(p, "the user declined this grant")
 	case "cancel":
-		p.Decline(ApproverElicitation, "cancelled")
-		return nil, declined(p, "the user cancelled the approval request for this grant")
+		p.Decline(grant.ApproverElicitation, "cancelled")
+		return nil, a.declined(p, "the user cancelled the approval request for this grant")
 	default:
-		p.Decline(ApproverElicitation, fmt.Sprintf("unknown action %q", res.Action))
-		return nil, declined(p, fmt.Sprintf("the approval form came back with action %q, which is not accept", res.Action))
+		p.Decline(grant.ApproverElicitation, fmt.Sprintf("unknown action %q", res.Action))
+		return nil, a.declined(p, fmt.Sprintf("the approval form came back with action %q, which is not accept", res.Action))
 	}
 }
 
@@ -316,15 +320,15 @@ func (a *approvals) failedRoundTrip(ctx context.Context, state string, err error
 	p := is.p
 	switch {
 	case was == expired || errors.Is(context.Cause(ctx), errApprovalTimedOut):
-		res.SetError(timedOut(p))
+		res.SetError(a.timedOut(p))
 	case was == answered:
 		res.SetError(fmt.Errorf("the approval request failed (%v); no grant was made", err))
 	case ctx.Err() != nil:
-		p.Decline(ApproverElicitation, "cancelled by the client")
-		res.SetError(declined(p, "the MCP client cancelled the call while the approval request was open"))
+		p.Decline(grant.ApproverElicitation, "cancelled by the client")
+		res.SetError(a.declined(p, "the MCP client cancelled the call while the approval request was open"))
 	default:
-		p.Decline(ApproverElicitation, "elicitation failed: "+err.Error())
-		res.SetError(declined(p, fmt.Sprintf("the MCP client could not show the approval form (%v)", err)))
+		p.Decline(grant.ApproverElicitation, "elicitation failed: "+err.Error())
+		res.SetError(a.declined(p, fmt.Sprintf("the MCP client could not show the approval form (%v)", err)))
 	}
 	return res
 }
@@ -379,37 +383,30 @@ func approvalSchema(ttl time.Duration) map[string]any {
 }
 
 // approvalMessage is the form's text.
-func approvalMessage(p *Pending) string {
+func approvalMessage(p *grant.Pending) string {
 	return "An AI agent asks for AWS credentials through timebound-iam.\n\n" + p.Prompt.String() +
 		"\nAccept to grant this access, or set a shorter ttl first. Decline if you did not expect this request."
 }
 
 // approveInstead tells the agent how a person can approve the grant instead.
-func approveInstead(p *Pending) string {
+func (a *approvals) approveInstead(p *grant.Pending) string {
 	return fmt.Sprintf("Tell the user; they can make this grant in a terminal with `%s`, where they are asked to approve it, or change approval (now %q) in %s.",
-		p.Command(), p.m.Config.ApprovalSetting(), p.m.Config.ConfigFile())
+		p.Command(), a.m.Config.ApprovalSetting(), a.m.Config.ConfigFile())
 }
 
 // declined says that p was not approved, and what the agent does next.
-func declined(p *Pending, what string) error {
+func (a *approvals) declined(p *grant.Pending, what string) error {
 	return fmt.Errorf("%s (%s for %s); no grant was made. Do not call grant_access again for it on your own: ask the user what they want. %s",
-		what, AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), approveInstead(p))
+		what, grant.AccessText(p.Request.Access), config.ShortDuration(p.Request.TTL), a.approveInstead(p))
 }
 
-func timedOut(p *Pending) error {
-	return declined(p, fmt.Sprintf("nobody answered the approval request within %s", config.ShortDuration(p.m.Config.ApprovalWait())))
+// timedOut says that nobody answered the approval request for p in time.
+func (a *approvals) timedOut(p *grant.Pending) error {
+	return a.declined(p, fmt.Sprintf("nobody answered the approval request within %s", config.ShortDuration(a.m.Config.ApprovalWait())))
 }
 
 // sameRequest reports whether b asks for exactly what a asked for.
-func sameRequest(a, b Request) bool {
+func sameRequest(a, b grant.Request) bool {
 	return slices.Equal(a.Access, b.Access) && a.TTL == b.TTL && slices.Equal(a.Resources, b.Resources) &&
 		a.Reason == b.Reason && a.Client == b.Client
-}
-
-// refuseUnasked records a request that came with an approval answer that
-// approves nothing: requested, then refused for detail.
-func (m *Manager) refuseUnasked(r Request, detail string) {
-	r.Approver = ""
-	m.recordQuietly(requestEvent(audit.Requested, "", r, ""))
-	m.recordQuietly(requestEvent(audit.Refused, "", r, detail))
 }

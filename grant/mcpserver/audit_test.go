@@ -1,4 +1,4 @@
-package grant_test
+package mcpserver_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
@@ -50,30 +52,30 @@ func TestAuditManagerEvents(t *testing.T) {
 	h := newHarness(t)
 	a := h.grant([]string{"s3", "logs"}, "read_only", "30m")
 	h.toolErr("grant_access", map[string]any{"services": []string{"nosuchservice"}, "level": "read_only"})
-	var rev grant.RevokeOutput
+	var rev mcpserver.RevokeOutput
 	h.ok("revoke_access", map[string]any{"session_id": a.Profile}, &rev)
 	b := h.grant([]string{"ec2"}, "full", "15m")
 	h.clock.Add(16 * time.Minute)
 	h.sessions() // prunes b
 
-	issued := h.sts.secrets()
+	issued := h.sts.Secrets()
 	// The MCP front-end records each request; the harness's approval =
 	// never makes the config ("policy") the approver.
 	readOnly := map[string]string{"s3": "read_only", "logs": "read_only"}
 	want := []audit.Event{
-		{Time: t0, Event: audit.Requested, Services: []string{"s3", "logs"}, Levels: readOnly, TTL: "30m", Client: clientName},
-		{Time: t0, Event: audit.Granted, Session: a.Profile, Services: []string{"s3", "logs"},
+		{Time: granttest.T0, Event: audit.Requested, Services: []string{"s3", "logs"}, Levels: readOnly, TTL: "30m", Client: clientName},
+		{Time: granttest.T0, Event: audit.Granted, Session: a.Profile, Services: []string{"s3", "logs"},
 			Levels: readOnly, TTL: "30m", Client: clientName, Approver: grant.ApproverPolicy,
 			AccessKey: grant.MaskKey(issued[0].AccessKeyID)},
-		{Time: t0, Event: audit.Requested, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
+		{Time: granttest.T0, Event: audit.Requested, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
 			TTL: "1h", Client: clientName},
-		{Time: t0, Event: audit.Refused, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
+		{Time: granttest.T0, Event: audit.Refused, Services: []string{"nosuchservice"}, Levels: map[string]string{"nosuchservice": "read_only"},
 			TTL: "1h", Client: clientName, Detail: `services[0] "nosuchservice" is not an AWS service prefix in the catalog`},
-		{Time: t0, Event: audit.Revoked, Session: a.Profile, Services: []string{"s3", "logs"}, Levels: readOnly},
-		{Time: t0, Event: audit.Requested, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}, TTL: "15m", Client: clientName},
-		{Time: t0, Event: audit.Granted, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"},
+		{Time: granttest.T0, Event: audit.Revoked, Session: a.Profile, Services: []string{"s3", "logs"}, Levels: readOnly},
+		{Time: granttest.T0, Event: audit.Requested, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}, TTL: "15m", Client: clientName},
+		{Time: granttest.T0, Event: audit.Granted, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"},
 			TTL: "15m", Client: clientName, Approver: grant.ApproverPolicy, AccessKey: grant.MaskKey(issued[1].AccessKeyID)},
-		{Time: t0.Add(16 * time.Minute), Event: audit.Pruned, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}},
+		{Time: granttest.T0.Add(16 * time.Minute), Event: audit.Pruned, Session: b.Profile, Services: []string{"ec2"}, Levels: map[string]string{"ec2": "full"}},
 	}
 	got := h.auditEntries()
 	// The refusal's detail is the whole error; its start says enough.
@@ -102,8 +104,8 @@ func TestAuditRequestFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := h.auditEntries()
-	want := []audit.Event{{Time: t0, Event: audit.Granted, Session: s.Profile(), Services: []string{"s3"}, Levels: map[string]string{"s3": "view_only"},
-		TTL: "20m", Reason: "list the release buckets", Client: "cli", Approver: "terminal", AccessKey: grant.MaskKey(h.sts.secrets()[0].AccessKeyID)}}
+	want := []audit.Event{{Time: granttest.T0, Event: audit.Granted, Session: s.Profile(), Services: []string{"s3"}, Levels: map[string]string{"s3": "view_only"},
+		TTL: "20m", Reason: "list the release buckets", Client: "cli", Approver: "terminal", AccessKey: grant.MaskKey(h.sts.Secrets()[0].AccessKeyID)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit events (-want +got):\n%s", diff)
 	}
@@ -111,7 +113,7 @@ func TestAuditRequestFields(t *testing.T) {
 	if err := h.m.Record(audit.Event{Event: audit.Approved, Session: s.Profile(), Approver: "terminal"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.auditEntries(); len(got) != 2 || got[1].Event != audit.Approved || !got[1].Time.Equal(t0) {
+	if got := h.auditEntries(); len(got) != 2 || got[1].Event != audit.Approved || !got[1].Time.Equal(granttest.T0) {
 		t.Errorf("after Record: %+v", got)
 	}
 }
@@ -155,7 +157,7 @@ func TestAuditWriteFailureRefusesGrant(t *testing.T) {
 			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, audit.FileName) {
 				t.Errorf("tool error %q does not say %q and where", msg, tt.want)
 			}
-			if n := len(h.sts.calls()); n != tt.calls {
+			if n := len(h.sts.Calls()); n != tt.calls {
 				t.Errorf("%d AssumeRole calls; want %d", n, tt.calls)
 			}
 			h.checkNothingLeft()
@@ -193,7 +195,7 @@ func TestAuditWriteFailureStillRevokes(t *testing.T) {
 	breakAuditLog(h)
 
 	// The agent hears of the missing record in revoke_access's result.
-	var out grant.RevokeOutput
+	var out mcpserver.RevokeOutput
 	h.ok("revoke_access", map[string]any{"session_id": c.Profile}, &out)
 	if !out.Revoked || !strings.Contains(out.AuditError, "revoked "+c.Profile+", but the audit log could not record it") {
 		t.Errorf("revoke_access = %+v; want revoked with audit_error", out)
@@ -224,7 +226,7 @@ func TestAuditWriteFailureStillRevokes(t *testing.T) {
 func TestLimitServiceLevel(t *testing.T) {
 	h := newHarness(t, func(h *harness) {
 		cfg, err := config.Load(h.m.Config.Home, func(string) string { return "" },
-			map[string]string{"role_arn": testRole, "services": "s3:read_only, logs, ec2:view_only, lambda:full", "approval": "never"})
+			map[string]string{"role_arn": granttest.Role, "services": "s3:read_only, logs, ec2:view_only, lambda:full", "approval": "never"})
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -274,10 +276,10 @@ func TestLimitMaxGrants(t *testing.T) {
 	if msg := h.toolErr("grant_access", map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "15m"}); msg != want {
 		t.Errorf("4th grant: %q; want %q", msg, want)
 	}
-	if n := len(h.sts.calls()); n != 3 {
+	if n := len(h.sts.Calls()); n != 3 {
 		t.Errorf("%d AssumeRole calls; want 3: a grant over max_grants is refused before STS", n)
 	}
-	var rev grant.RevokeOutput
+	var rev mcpserver.RevokeOutput
 	h.ok("revoke_access", map[string]any{"session_id": a.Profile}, &rev)
 	h.grant([]string{"s3"}, "read_only", "15m")
 	h.toolErr("grant_access", map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "15m"})
@@ -343,7 +345,7 @@ func TestLimitMaxTTL(t *testing.T) {
 		t.Errorf("Grant over max_ttl = %v, %v; want a refusal naming max_ttl", s, err)
 	}
 	// Never silently shrunk: the one grant made has the ttl asked for.
-	for _, c := range h.sts.calls() {
+	for _, c := range h.sts.Calls() {
 		if got := *c.DurationSeconds; got != 7200 {
 			t.Errorf("AssumeRole DurationSeconds %d; want 7200", got)
 		}
