@@ -122,7 +122,7 @@ func Open(opts Options) (*Store, error) {
 		ServiceName:              ServiceName,
 		KeyCtlScope:              "user",
 		KeyCtlPerm:               itemPerm,
-		LibSecretCollectionName:  "login",    // unlocked with the desktop session; a new collection would prompt
+		LibSecretCollectionName:  "login", // unlocked with the desktop session; a new collection would prompt
 		KeychainTrustApplication: true,
 		WinCredPrefix:            ServiceName,
 		PassPrefix:               ServiceName,
