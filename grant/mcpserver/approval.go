@@ -43,7 +43,8 @@ const protocolInputRequests = "2026-07-28"
 // older client.
 var errApprovalTimedOut = errors.New("the approval request timed out")
 
-// approvals are the approval requests one server issued, by requestState.
+// approvals are the approval requests one server issued, by requestState,
+// for the grants of m.
 type approvals struct {
 	m       *grant.Manager
 	mu      sync.Mutex
