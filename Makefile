@@ -134,9 +134,9 @@ generate:
 # How many catalog services' session policies fit STS's 2,048 characters
 # alone, and how many one grant can hold (packed greedily, smallest first),
 # before and after policy-size fitting; the README quotes it. It runs as a
-# test of package grant, in the package directory so that its output shows.
+# test of package grant/policy, in the package directory so that its output shows.
 policy-report:
-	$(GO) -C grant test -count=1 -tags $(TAGS) -run '^TestPolicyFitReport$$' -report
+	$(GO) -C grant/policy test -count=1 -tags $(TAGS) -run '^TestPolicyFitReport$$' -report
 
 clean:
 	rm -rf bin

@@ -3,21 +3,13 @@ package grant
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant/audit"
-	"github.com/timebound-iam/timebound-iam/grant/catalog"
-)
-
-// The values of the approval config key: which grants a person must approve
-// before they are made.
-const (
-	ApprovalNever  = "never"  // none, except approval_services
-	ApprovalFull   = "full"   // those with any service at level full (the default)
-	ApprovalAlways = "always" // every grant
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
 // The channels an approval decision comes through, as in
@@ -28,54 +20,8 @@ const (
 	ApproverPolicy      = "policy"      // the config needed no person
 )
 
-// DefaultApprovalTimeout is how long a person has to answer an approval
-// request before it counts as declined.
-const DefaultApprovalTimeout = 5 * time.Minute
-
-// loadApproval reads the approval and approval_services keys.
-func (c *Config) loadApproval(values map[string]string) error {
-	switch v := strings.ToLower(strings.TrimSpace(values["approval"])); v {
-	case "":
-		c.Approval = ApprovalFull
-	case ApprovalNever, ApprovalFull, ApprovalAlways:
-		c.Approval = v
-	default:
-		return fmt.Errorf("approval %q is not allowed: use %q, %q or %q", values["approval"], ApprovalNever, ApprovalFull, ApprovalAlways)
-	}
-	for _, s := range strings.FieldsFunc(values["approval_services"], func(r rune) bool { return r == ',' || r == ' ' }) {
-		s = strings.ToLower(s)
-		// A typo would otherwise leave the service it meant unguarded.
-		if _, ok := catalog.Lookup(s); !ok {
-			return fmt.Errorf("approval_services: %q is not an AWS service prefix in the catalog; timebound-iam services lists them", s)
-		}
-		if !slices.Contains(c.ApprovalServices, s) {
-			c.ApprovalServices = append(c.ApprovalServices, s)
-		}
-	}
-	c.ApprovalTimeout = DefaultApprovalTimeout
-	return nil
-}
-
-// ApprovalWait is how long a person has to answer: ApprovalTimeout, or
-// [DefaultApprovalTimeout] for a Config that LoadConfig did not fill in.
-func (c Config) ApprovalWait() time.Duration {
-	if c.ApprovalTimeout <= 0 {
-		return DefaultApprovalTimeout
-	}
-	return c.ApprovalTimeout
-}
-
-// ApprovalSetting is the approval key's value as [Config.NeedsApproval]
-// applies it: [ApprovalFull] when unset.
-func (c Config) ApprovalSetting() string {
-	if c.Approval == "" {
-		return ApprovalFull
-	}
-	return c.Approval
-}
-
 // AccessText writes access as "s3 full, logs read_only".
-func AccessText(access []Access) string {
+func AccessText(access []policy.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service + " " + string(a.Level)
@@ -83,34 +29,12 @@ func AccessText(access []Access) string {
 	return strings.Join(parts, ", ")
 }
 
-// NeedsApproval reports whether a person must approve a grant of access:
-// always with approval = always; with approval = full (or unset) when any
-// service is at level full; and whatever approval says, when any service is
-// one of approval_services.
-func (c Config) NeedsApproval(access []Access) bool {
-	for _, a := range access {
-		if slices.Contains(c.ApprovalServices, a.Service) {
-			return true
-		}
-		switch c.Approval {
-		case ApprovalNever:
-		case ApprovalAlways:
-			return true
-		default: // full, and any value LoadConfig did not set: fail closed
-			if a.Level == Full {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // ApprovalPrompt is what a person sees before approving a grant.
 type ApprovalPrompt struct {
 	// Account and Role come from role_arn: the account id and the role's
 	// name with its path.
 	Account, Role string
-	Access        []Access
+	Access        []policy.Access
 	// Resources are the ARNs the grant is narrowed to; nil means all.
 	Resources []string
 	TTL       time.Duration
@@ -118,7 +42,7 @@ type ApprovalPrompt struct {
 	// from initialize, or "cli".
 	Reason, Client string
 	// PolicySize is the session policy's length in characters, of
-	// [MaxPolicySize].
+	// [policy.MaxSize].
 	PolicySize int
 }
 
@@ -137,10 +61,10 @@ func (p ApprovalPrompt) String() string {
 	if len(p.Resources) > 0 {
 		fmt.Fprintf(&b, "resources: %s\n", strings.Join(p.Resources, " "))
 	}
-	fmt.Fprintf(&b, "ttl:       %s\n", ShortDuration(p.TTL))
+	fmt.Fprintf(&b, "ttl:       %s\n", config.ShortDuration(p.TTL))
 	fmt.Fprintf(&b, "reason:    %s\n", reason)
 	fmt.Fprintf(&b, "client:    %s\n", strconv.Quote(p.Client))
-	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, MaxPolicySize)
+	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, policy.MaxSize)
 	return b.String()
 }
 
@@ -199,7 +123,7 @@ func (m *Manager) Ask(r Request) (*Pending, error) {
 
 // Approve records that a person approved p through approver, for ttl; zero
 // keeps the ttl asked for. A person may shorten a grant, never lengthen it:
-// a ttl over the one asked for, or under [MinTTL], is refused, recorded, and
+// a ttl over the one asked for, or under [config.MinTTL], is refused, recorded, and
 // returned as the error. So is an approval the audit log cannot record.
 func (p *Pending) Approve(approver string, ttl time.Duration) error {
 	asked := p.Request.TTL
@@ -209,9 +133,9 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 	var err error
 	switch {
 	case ttl > asked:
-		err = fmt.Errorf("the approved ttl %s is longer than the %s asked for: an approval may shorten a grant, never lengthen it", ShortDuration(ttl), ShortDuration(asked))
-	case ttl < MinTTL:
-		err = fmt.Errorf("the approved ttl %s is below the minimum of %s", ShortDuration(ttl), ShortDuration(MinTTL))
+		err = fmt.Errorf("the approved ttl %s is longer than the %s asked for: an approval may shorten a grant, never lengthen it", config.ShortDuration(ttl), config.ShortDuration(asked))
+	case ttl < config.MinTTL:
+		err = fmt.Errorf("the approved ttl %s is below the minimum of %s", config.ShortDuration(ttl), config.ShortDuration(config.MinTTL))
 	case ttl%time.Second != 0:
 		err = fmt.Errorf("the approved ttl %s is not a whole number of seconds", ttl)
 	}
@@ -223,7 +147,7 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 	r.TTL, r.Approver = ttl, approver
 	detail := ""
 	if ttl != asked {
-		detail = fmt.Sprintf("ttl shortened from %s to %s", ShortDuration(asked), ShortDuration(ttl))
+		detail = fmt.Sprintf("ttl shortened from %s to %s", config.ShortDuration(asked), config.ShortDuration(ttl))
 	}
 	if err := p.m.Record(requestEvent(audit.Approved, "", r, detail)); err != nil {
 		return p.m.auditError(err)
@@ -268,8 +192,17 @@ func (p *Pending) Command() string {
 	for _, res := range p.Request.Resources {
 		b.WriteString(" -r " + quoteShell(res))
 	}
-	b.WriteString(" -t " + ShortDuration(p.Request.TTL))
+	b.WriteString(" -t " + config.ShortDuration(p.Request.TTL))
 	return b.String()
+}
+
+// Refuse records a request refused before [Manager.Ask] could check it,
+// such as one whose input does not parse or whose approval answer approves
+// nothing: requested, then refused for detail.
+func (m *Manager) Refuse(r Request, detail string) {
+	r.Approver = ""
+	m.recordQuietly(requestEvent(audit.Requested, "", r, ""))
+	m.recordQuietly(requestEvent(audit.Refused, "", r, detail))
 }
 
 // recordQuietly records e where a failed write changes nothing: the grant

@@ -1,94 +1,14 @@
 package grant
 
 import (
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
-func TestLoadConfigApproval(t *testing.T) {
-	tests := []struct {
-		name, file   string
-		wantApproval string
-		wantServices []string
-		wantErr      string
-	}{
-		{name: "default", wantApproval: "full"},
-		{name: "never", file: "approval = never\n", wantApproval: "never"},
-		{name: "always, any case", file: "approval = Always\n", wantApproval: "always"},
-		{name: "full with services", file: "approval = full\napproval_services = iam, kms organizations,iam\n", wantApproval: "full", wantServices: []string{"iam", "kms", "organizations"}},
-		{name: "bad value", file: "approval = sometimes\n", wantErr: `approval "sometimes" is not allowed: use "never", "full" or "always"`},
-		{name: "yes is not a value", file: "approval = yes\n", wantErr: `approval "yes" is not allowed`},
-		{name: "bad service", file: "approval_services = s3, iamm\n", wantErr: `approval_services: "iamm" is not an AWS service prefix in the catalog; timebound-iam services lists them`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			home := t.TempDir()
-			if tt.file != "" {
-				writeConfig(t, home, tt.file)
-			}
-			cfg, err := LoadConfig(home, env(nil), nil)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("LoadConfig = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.Approval != tt.wantApproval || cfg.ApprovalTimeout != 5*time.Minute {
-				t.Errorf("approval %q timeout %v, want %q 5m", cfg.Approval, cfg.ApprovalTimeout, tt.wantApproval)
-			}
-			if diff := cmp.Diff(tt.wantServices, cfg.ApprovalServices); diff != "" {
-				t.Errorf("approval_services (-want +got):\n%s", diff)
-			}
-		})
-	}
-	// The keys are known to UpdateConfig too.
-	home := t.TempDir()
-	if _, err := UpdateConfig(home, map[string]string{"approval": "always", "approval_services": "iam"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(home, env(nil), nil)
-	if err != nil || cfg.Approval != "always" || !cmp.Equal(cfg.ApprovalServices, []string{"iam"}) {
-		t.Errorf("after UpdateConfig: %q %v, %v", cfg.Approval, cfg.ApprovalServices, err)
-	}
-}
-
-func TestNeedsApproval(t *testing.T) {
-	s3 := func(l Level) []Access { return []Access{{Service: "s3", Level: l}} }
-	mixed := []Access{{Service: "logs", Level: ReadOnly}, {Service: "s3", Level: Full}}
-	iamRO := []Access{{Service: "s3", Level: ViewOnly}, {Service: "iam", Level: ReadOnly}}
-	tests := []struct {
-		approval string
-		services []string
-		access   []Access
-		want     bool
-	}{
-		{"never", nil, s3(Full), false},
-		{"never", []string{"iam"}, iamRO, true},
-		{"full", nil, s3(ReadOnly), false},
-		{"full", nil, s3(Full), true},
-		{"full", nil, mixed, true},
-		{"", nil, s3(Full), true}, // a Config not from LoadConfig fails closed
-		{"bogus", nil, s3(Full), true},
-		{"always", nil, s3(ViewOnly), true},
-		{"full", []string{"iam"}, iamRO, true},
-		{"full", []string{"iam"}, s3(ReadOnly), false},
-	}
-	for _, tt := range tests {
-		c := Config{Approval: tt.approval, ApprovalServices: tt.services}
-		if got := c.NeedsApproval(tt.access); got != tt.want {
-			t.Errorf("approval %q services %v: NeedsApproval(%v) = %v, want %v", tt.approval, tt.services, tt.access, got, tt.want)
-		}
-	}
-}
-
 func TestApprovalPromptQuotes(t *testing.T) {
-	p := ApprovalPrompt{Account: "123456789012", Role: "ops/broker", Access: []Access{{Service: "s3", Level: Full}},
+	p := ApprovalPrompt{Account: "123456789012", Role: "ops/broker", Access: []policy.Access{{Service: "s3", Level: policy.Full}},
 		TTL: 90 * time.Minute, Client: "evil\naccess:    s3 read_only", PolicySize: 42}
 	got := p.String()
 	want := "account:   123456789012\nrole:      ops/broker\naccess:    s3 full\nttl:       1h30m\nreason:    (none given)\n" +

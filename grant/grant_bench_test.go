@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -23,7 +25,7 @@ func BenchmarkGrant(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("profiles=%d", n), func(b *testing.B) {
 			home := b.TempDir()
-			cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
+			cfg, err := config.Load(home, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -36,11 +38,11 @@ func BenchmarkGrant(b *testing.B) {
 					}}, nil
 				}),
 				Keys:     keychain.New(keyring.NewArrayKeyring(nil), "array"),
-				Profiles: &profiles.File{Path: filepath.Join(home, grant.AWSConfigName), Home: home},
+				Profiles: &profiles.File{Path: filepath.Join(home, config.AWSConfigName), Home: home},
 				Exe:      "/usr/local/bin/timebound-iam",
 				Now:      time.Now,
 			}
-			r := grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 12 * time.Hour, Client: "bench"}
+			r := grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 12 * time.Hour, Client: "bench"}
 			for range n {
 				if _, err := m.Grant(context.Background(), r); err != nil {
 					b.Fatal(err)

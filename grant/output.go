@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -44,6 +46,16 @@ type ServiceOutput struct {
 	Title       string   `json:"title" jsonschema:"AWS's name for the service"`
 	Description string   `json:"description"`
 	Levels      []string `json:"levels" jsonschema:"the levels a grant may ask for this service, narrowest first; view_only only where AWS's ViewOnlyAccess covers the service"`
+}
+
+// SessionsOutput is list_active_sessions's result.
+type SessionsOutput struct {
+	Sessions []SessionOutput `json:"sessions"`
+}
+
+// ServicesOutput is list_services's result.
+type ServicesOutput struct {
+	Services []ServiceOutput `json:"services"`
 }
 
 // Usage is the command line an agent runs with a grant.
@@ -108,23 +120,23 @@ func (s Session) Output(now time.Time) SessionOutput {
 	}
 }
 
-// ServiceList lists the catalog services this configuration allows, each
-// with the levels it offers ([ServiceLevels]: view_only only where AWS's
+// ServiceList lists the catalog services c allows, each
+// with the levels it offers ([policy.ServiceLevels]: view_only only where AWS's
 // ViewOnlyAccess names it) up to the config's limit for it, whose session
 // policy fits STS's limit on its own (a few services' read-only slices are
 // larger than that).
-func (c Config) ServiceList() []ServiceOutput {
+func ServiceList(c config.Config) []ServiceOutput {
 	out := []ServiceOutput{}
 	for _, svc := range catalog.All() {
-		if !c.allows(svc.Prefix) {
+		if !c.Allows(svc.Prefix) {
 			continue
 		}
 		var levels []string
-		for _, l := range ServiceLevels(svc) {
-			if max, ok := c.maxLevel(svc.Prefix); ok && !within(l, max) {
+		for _, l := range policy.ServiceLevels(svc) {
+			if max, ok := c.MaxLevel(svc.Prefix); ok && !l.AtMost(max) {
 				continue
 			}
-			if _, err := Policy([]Access{{svc.Prefix, l}}, c.STSDialect); err == nil {
+			if _, err := policy.Build([]policy.Access{{Service: svc.Prefix, Level: l}}, c.STSDialect); err == nil {
 				levels = append(levels, string(l))
 			}
 		}

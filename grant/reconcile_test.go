@@ -12,7 +12,9 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -45,14 +47,14 @@ type reconcileRig struct {
 	t     *testing.T
 	home  string
 	array *keyring.ArrayKeyring
-	clock *clock
-	sts   *fakeSTS
+	clock *granttest.Clock
+	sts   *granttest.FakeSTS
 }
 
 func newReconcileRig(t *testing.T) *reconcileRig {
-	clk := &clock{now: t0}
-	r := &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: clk, sts: &fakeSTS{clock: clk}}
-	granttest.ScanSecrets(t).From(r.sts.scanSecrets)
+	clk := granttest.NewClock(granttest.T0)
+	r := &reconcileRig{t: t, home: t.TempDir(), array: keyring.NewArrayKeyring(nil), clock: clk, sts: &granttest.FakeSTS{Clock: clk}}
+	granttest.ScanSecrets(t).From(r.sts.IssuedSecrets)
 	return r
 }
 
@@ -60,7 +62,7 @@ func newReconcileRig(t *testing.T) *reconcileRig {
 // over ring (nil: the rig's keyring), under backend "array".
 func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	r.t.Helper()
-	cfg, err := grant.LoadConfig(r.home, func(string) string { return "" }, map[string]string{"role_arn": testRole})
+	cfg, err := config.Load(r.home, func(string) string { return "" }, map[string]string{"role_arn": granttest.Role})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -69,8 +71,8 @@ func (r *reconcileRig) manager(ring keyring.Keyring, id string) *grant.Manager {
 	}
 	return &grant.Manager{
 		Config: cfg, STS: r.sts, Keys: keychain.New(ring, "array"),
-		Profiles: &profiles.File{Path: filepath.Join(r.home, grant.AWSConfigName), Home: r.home},
-		Exe:      testExe, Now: r.clock.Now,
+		Profiles: &profiles.File{Path: filepath.Join(r.home, config.AWSConfigName), Home: r.home},
+		Exe:      granttest.Exe, Now: r.clock.Now,
 		NewID: func() (string, error) { return id, nil },
 	}
 }
@@ -82,7 +84,7 @@ func (r *reconcileRig) killedGrant(id string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+		_, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 		r.t.Errorf("grant %s returned (%v); it should have died in Set", id, err)
 	}()
 	<-done
@@ -90,7 +92,7 @@ func (r *reconcileRig) killedGrant(id string) {
 
 func (r *reconcileRig) grant(id string) {
 	r.t.Helper()
-	if _, err := r.manager(nil, id).Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour}); err != nil {
+	if _, err := r.manager(nil, id).Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour}); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -109,7 +111,7 @@ func (r *reconcileRig) items() []string {
 // live are the ids of the live profiles, sorted.
 func (r *reconcileRig) live() []string {
 	r.t.Helper()
-	set, err := (&profiles.File{Path: filepath.Join(r.home, grant.AWSConfigName), Home: r.home}).Read()
+	set, err := (&profiles.File{Path: filepath.Join(r.home, config.AWSConfigName), Home: r.home}).Read()
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -124,7 +126,7 @@ func (r *reconcileRig) live() []string {
 }
 
 func (r *reconcileRig) pendingDir() string {
-	return filepath.Join(r.home, grant.AWSConfigName) + ".pending"
+	return filepath.Join(r.home, config.AWSConfigName) + ".pending"
 }
 
 func (r *reconcileRig) markers() []string {
@@ -185,7 +187,7 @@ func TestReconcileOrphanItem(t *testing.T) {
 			r.killedGrant("dead2345")
 			r.check("after the kill", []string{"dead2345", "keep2345"}, []string{"keep2345"}, []string{"dead2345"})
 
-			ring := &countingRing{Keyring: r.array}
+			ring := &granttest.CountingRing{Keyring: r.array}
 			if _, err := r.manager(ring, "unused0").List(context.Background()); err != nil {
 				t.Fatal(err)
 			}

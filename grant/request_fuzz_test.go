@@ -9,19 +9,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 )
 
-// fuzzConfig is one of the configurations LoadConfig can produce: mode picks
+// fuzzConfig is one of the configurations config.Load can produce: mode picks
 // the allow-list and dialect, maxMinutes the max_ttl (15m..12h).
-func fuzzConfig(mode uint8, maxMinutes uint16) Config {
-	span := uint16((DefaultMaxTTL - MinTTL) / time.Minute)
-	cfg := Config{STSDialect: DialectAWS, MaxTTL: MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
-	cfg.DefaultTTL = min(DefaultDefaultTTL, cfg.MaxTTL)
+func fuzzConfig(mode uint8, maxMinutes uint16) config.Config {
+	span := uint16((config.DefaultMaxTTL - config.MinTTL) / time.Minute)
+	cfg := config.Config{STSDialect: policy.DialectAWS, MaxTTL: config.MinTTL + time.Duration(maxMinutes%(span+1))*time.Minute}
+	cfg.DefaultTTL = min(config.DefaultDefaultTTL, cfg.MaxTTL)
 	switch mode % 3 {
 	case 1:
 		cfg.Services = []string{"s3", "logs", "lambda"}
 	case 2:
-		cfg.STSDialect = DialectMinIO
+		cfg.STSDialect = policy.DialectMinIO
 	}
 	return cfg
 }
@@ -40,8 +42,8 @@ func checkFieldError(t *testing.T, err error, fields ...string) {
 }
 
 // FuzzRequestValidate feeds grant_access's inputs through the steps the MCP
-// handler takes (ParseLevel, ParseTTL, Request.validate) under the
-// configurations LoadConfig allows. services is comma-separated. In raw mode
+// handler takes (policy.ParseLevel, ParseTTL, Request.validate) under the
+// configurations config.Load allows. services is comma-separated. In raw mode
 // (mode&4) level and ttl skip their parsers, as a caller building a Request
 // in Go could. An accepted request must hold every documented bound; a
 // refused one must be refused for a bound it breaks, with an error that
@@ -84,27 +86,27 @@ func FuzzRequestValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, services, level, ttl, reason string, mode uint8, maxMinutes uint16) {
 		cfg := fuzzConfig(mode, maxMinutes)
 		raw := mode&4 != 0
-		var lvl Level
+		var lvl policy.Level
 		var d time.Duration
 		if raw {
-			lvl = Level(level)
+			lvl = policy.Level(level)
 			d, _ = time.ParseDuration(ttl)
 		} else {
 			if level == "" {
-				level = string(ReadOnly) // the MCP handler's default
+				level = string(policy.ReadOnly) // the MCP handler's default
 			}
 			var err error
-			lvl, err = ParseLevel("level", level)
+			lvl, err = policy.ParseLevel("level", level)
 			known := slices.Contains([]string{"view_only", "vo", "read_only", "ro", "full"}, strings.ToLower(strings.TrimSpace(level)))
 			if err != nil {
 				if known {
-					t.Fatalf("ParseLevel(%q) refused a level it documents: %v", level, err)
+					t.Fatalf("policy.ParseLevel(%q) refused a level it documents: %v", level, err)
 				}
 				checkFieldError(t, err, "level")
 				return
 			}
-			if !known || !slices.Contains(Levels, lvl) {
-				t.Fatalf("ParseLevel(%q) = %q, want an error", level, lvl)
+			if !known || !slices.Contains(policy.Levels, lvl) {
+				t.Fatalf("policy.ParseLevel(%q) = %q, want an error", level, lvl)
 			}
 			if d, err = ParseTTL(ttl, cfg.DefaultTTL, cfg.MaxTTL); err != nil {
 				checkFieldError(t, err, "ttl")
@@ -114,7 +116,7 @@ func FuzzRequestValidate(f *testing.F) {
 		r := Request{TTL: d, Reason: reason, Client: "fuzz"}
 		if services != "" {
 			for _, s := range strings.Split(services, ",") {
-				r.Access = append(r.Access, Access{Service: s, Level: lvl})
+				r.Access = append(r.Access, policy.Access{Service: s, Level: lvl})
 			}
 		}
 
@@ -138,8 +140,8 @@ func FuzzRequestValidate(f *testing.F) {
 // brokenFields says, independently of validate, which fields of r break the
 // documented bounds: services in the catalog, allowed by cfg, each once;
 // a known level; a reason of at most MaxReason characters with no control
-// characters but tab; MinTTL <= ttl <= max_ttl in whole seconds.
-func brokenFields(r Request, cfg Config) map[string]bool {
+// characters but tab; config.MinTTL <= ttl <= max_ttl in whole seconds.
+func brokenFields(r Request, cfg config.Config) map[string]bool {
 	broken := map[string]bool{}
 	if len(r.Access) == 0 {
 		broken["services"] = true
@@ -147,23 +149,23 @@ func brokenFields(r Request, cfg Config) map[string]bool {
 	seen := map[string]bool{}
 	for _, a := range r.Access {
 		svc, inCatalog := catalog.Lookup(a.Service)
-		allowed := (cfg.STSDialect != DialectMinIO || a.Service == "s3") && (len(cfg.Services) == 0 || slices.Contains(cfg.Services, a.Service))
+		allowed := (cfg.STSDialect != policy.DialectMinIO || a.Service == "s3") && (len(cfg.Services) == 0 || slices.Contains(cfg.Services, a.Service))
 		if !inCatalog || !allowed || seen[a.Service] {
 			broken["services"] = true
 		}
 		seen[a.Service] = true
-		if a.Level != ViewOnly && a.Level != ReadOnly && a.Level != Full {
+		if a.Level != policy.ViewOnly && a.Level != policy.ReadOnly && a.Level != policy.Full {
 			broken["level"] = true
 		}
 		// view_only exists only where ViewOnlyAccess names the service.
-		if a.Level == ViewOnly && inCatalog && len(svc.ViewOnly) == 0 {
+		if a.Level == policy.ViewOnly && inCatalog && len(svc.ViewOnly) == 0 {
 			broken["services"] = true
 		}
 	}
 	if utf8.RuneCountInString(r.Reason) > MaxReason || strings.ContainsFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) {
 		broken["reason"] = true
 	}
-	if r.TTL < MinTTL || r.TTL > cfg.MaxTTL || r.TTL%time.Second != 0 {
+	if r.TTL < config.MinTTL || r.TTL > cfg.MaxTTL || r.TTL%time.Second != 0 {
 		broken["ttl"] = true
 	}
 	return broken
@@ -190,7 +192,7 @@ func FuzzParseTTL(f *testing.F) {
 		if strings.TrimSpace(s) == "" {
 			want, perr = time.Duration(def), nil
 		}
-		inBounds := perr == nil && want >= MinTTL && want <= max && want%time.Second == 0
+		inBounds := perr == nil && want >= config.MinTTL && want <= max && want%time.Second == 0
 		if err != nil {
 			if inBounds {
 				t.Fatalf("ParseTTL(%q, %v, %v) refused %v, which is within bounds: %v", s, time.Duration(def), max, want, err)
@@ -199,7 +201,7 @@ func FuzzParseTTL(f *testing.F) {
 			return
 		}
 		if !inBounds || got != want {
-			t.Fatalf("ParseTTL(%q, %v, %v) = %v; want %v (parse error %v) and an error unless within [%v, %v] in whole seconds", s, time.Duration(def), max, got, want, perr, MinTTL, max)
+			t.Fatalf("ParseTTL(%q, %v, %v) = %v; want %v (parse error %v) and an error unless within [%v, %v] in whole seconds", s, time.Duration(def), max, got, want, perr, config.MinTTL, max)
 		}
 	})
 }

@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
 // AssumeRoler is the one STS call a grant makes; *sts.Client satisfies it.
@@ -36,8 +33,8 @@ func (f AssumeRoleFunc) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput,
 // and backoff included, give up after cfg.STSTimeout; throttling and other
 // transient errors are retried by the SDK's standard retryer (3 attempts
 // unless AWS_MAX_ATTEMPTS or the profile's max_attempts says otherwise).
-func NewSTS(ctx context.Context, cfg Config) (*sts.Client, error) {
-	awsCfg, err := baseConfig(ctx, cfg)
+func NewSTS(ctx context.Context, cfg config.Config) (*sts.Client, error) {
+	awsCfg, err := cfg.BaseAWS(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,51 +74,11 @@ func assumeRoleTimeout(d time.Duration) func(*middleware.Stack) error {
 	}
 }
 
-// NewIAM returns an IAM client signed with the base credentials.
-func NewIAM(ctx context.Context, cfg Config) (*iam.Client, error) {
-	awsCfg, err := baseConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return iam.NewFromConfig(awsCfg), nil
-}
-
-func baseConfig(ctx context.Context, cfg Config) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
-	// The agent's shell settings can reach this process too (Claude Code
-	// applies its settings env to MCP servers). There, AWS_CONFIG_FILE names
-	// the dedicated file and AWS_SHARED_CREDENTIALS_FILE the empty one, which
-	// would hide the base credentials: read them as "the AWS default".
-	if sameFile(os.Getenv("AWS_CONFIG_FILE"), cfg.AWSConfigFile()) {
-		opts = append(opts, config.WithSharedConfigFiles([]string{config.DefaultSharedConfigFilename()}))
-	}
-	if sameFile(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(cfg.Home, EmptyCredentialsName)) {
-		opts = append(opts, config.WithSharedCredentialsFiles([]string{config.DefaultSharedCredentialsFilename()}))
-	}
-	if cfg.SourceProfile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(cfg.SourceProfile))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading base AWS credentials: %w", err)
-	}
-	return awsCfg, nil
-}
-
-func sameFile(a, b string) bool {
-	if a == "" {
-		return false
-	}
-	a, errA := filepath.Abs(a)
-	b, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && filepath.Clean(a) == filepath.Clean(b)
-}
-
 // explainSTS turns an AssumeRole failure into a message that says which limit
 // or permission was hit and what to do.
-func explainSTS(err error, cfg Config, ttl string) error {
+func explainSTS(err error, cfg config.Config, ttl string) error {
 	if errors.Is(err, errSTSTimeout) {
-		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", cfg.RoleARN, ShortDuration(cfg.STSTimeout), cfg.stsEndpointText(), cfg.ConfigFile())
+		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", cfg.RoleARN, config.ShortDuration(cfg.STSTimeout), stsEndpointText(cfg), cfg.ConfigFile())
 	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
@@ -144,7 +101,7 @@ func explainSTS(err error, cfg Config, ttl string) error {
 }
 
 // stsEndpointText names the endpoint AssumeRole went to, for messages.
-func (c Config) stsEndpointText() string {
+func stsEndpointText(c config.Config) string {
 	if c.STSEndpoint != "" {
 		return c.STSEndpoint
 	}

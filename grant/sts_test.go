@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 
@@ -22,7 +24,7 @@ import (
 // over HTTP to the stand-in, and checks the wire parameters and how STS's
 // refusals are explained.
 func TestGrantThroughSDK(t *testing.T) {
-	stand := startStandIn(t)
+	stand := granttest.StartStandIn(t)
 
 	tests := []struct {
 		name, role, ttl, wantErr string
@@ -42,7 +44,7 @@ func TestGrantThroughSDK(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := len(stand.Issued())
-			s, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: ttl})
+			s, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: ttl})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -87,7 +89,7 @@ func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string)
 	t.Helper()
 	home := t.TempDir()
 	overrides["sts_endpoint"] = stand.URL
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, overrides)
+	cfg, err := config.Load(home, func(string) string { return "" }, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,21 +121,11 @@ func checkNothingWritten(t *testing.T, m *grant.Manager, ring keyring.Keyring) {
 	}
 }
 
-func setBaseCredentials(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_MAX_ATTEMPTS", "")
-	t.Setenv("AWS_RETRY_MODE", "")
-}
-
 // TestSTSFailures: an STS that never answers is given up on after
 // sts_timeout, throttling is retried with backoff, and a grant that still
 // fails says what to do and leaves nothing behind.
 func TestSTSFailures(t *testing.T) {
-	stand := startStandIn(t)
+	stand := granttest.StartStandIn(t)
 	tests := []struct {
 		name, role, timeout string
 		calls               int
@@ -151,7 +143,7 @@ func TestSTSFailures(t *testing.T) {
 			m, ring := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:" + tt.role, "sts_timeout": tt.timeout})
 			before := stand.Calls()
 			start := time.Now()
-			_, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+			_, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 			if took := time.Since(start); took > tt.within {
 				t.Errorf("grant took %s, want at most %s", took, tt.within)
 			}
@@ -175,7 +167,7 @@ func TestSTSFailures(t *testing.T) {
 		m, _ := sdkManager(t, stand, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/hang"})
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err := m.Grant(ctx, grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: time.Hour})
+		_, err := m.Grant(ctx, grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: time.Hour})
 		if err == nil || strings.Contains(err.Error(), "sts_timeout") {
 			t.Errorf("err = %v; want the caller's deadline, not sts_timeout", err)
 		}
@@ -205,13 +197,13 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(state, grant.AWSConfigName))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(state, grant.EmptyCredentialsName))
-	cfg, err := grant.LoadConfig(state, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL})
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(state, config.AWSConfigName))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(state, config.EmptyCredentialsName))
+	cfg, err := config.Load(state, func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := grant.SecureHome(state, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
+	if err := config.SecureHome(state, func(string, fs.FileMode, fs.FileMode) {}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := grant.NewSTS(context.Background(), cfg)
@@ -220,7 +212,7 @@ func TestBaseCredentialsIgnoreAgentShellFiles(t *testing.T) {
 	}
 	m := &grant.Manager{Config: cfg, STS: client, Keys: keychain.New(keyring.NewArrayKeyring(nil), "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: state}, Exe: "/usr/local/bin/timebound-iam", Now: time.Now}
-	if _, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: grant.MinTTL}); err != nil {
+	if _, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: config.MinTTL}); err != nil {
 		t.Fatalf("grant with the agent's shell files in the environment: %v", err)
 	}
 }

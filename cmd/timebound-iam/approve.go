@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"golang.org/x/term"
 )
 
@@ -30,7 +31,7 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 	for _, line := range strings.SplitAfter(strings.TrimSuffix(p.Prompt.String(), "\n"), "\n") {
 		fmt.Fprintf(stderr, "  %s", line)
 	}
-	fmt.Fprintf(stderr, "\nApprove? [y/N, or a shorter ttl such as %s] ", grant.ShortDuration(grant.MinTTL))
+	fmt.Fprintf(stderr, "\nApprove? [y/N, or a shorter ttl such as %s] ", config.ShortDuration(config.MinTTL))
 
 	timeout := m.Config.ApprovalWait()
 	answer := make(chan string, 1)
@@ -41,7 +42,7 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 	case <-time.After(timeout):
 		fmt.Fprintln(stderr)
 		p.Decline(grant.ApproverTerminal, "timed out")
-		return fmt.Errorf("no answer within %s; no grant was made", grant.ShortDuration(timeout))
+		return fmt.Errorf("no answer within %s; no grant was made", config.ShortDuration(timeout))
 	case <-ctx.Done():
 		fmt.Fprintln(stderr)
 		p.Decline(grant.ApproverTerminal, "interrupted")
@@ -84,5 +85,5 @@ func readLine(f *os.File) string {
 
 // grantText is "s3 full, logs read_only for 30m".
 func grantText(p *grant.Pending) string {
-	return grant.AccessText(p.Request.Access) + " for " + grant.ShortDuration(p.Request.TTL)
+	return grant.AccessText(p.Request.Access) + " for " + config.ShortDuration(p.Request.TTL)
 }

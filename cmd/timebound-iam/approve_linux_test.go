@@ -16,6 +16,8 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -89,7 +91,7 @@ func TestApproveOnTerminalRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := grant.LoadConfig(t.TempDir(), func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
+			cfg, err := config.Load(t.TempDir(), func(string) string { return "" }, map[string]string{"role_arn": "arn:aws:iam::123456789012:role/broker"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +100,7 @@ func TestApproveOnTerminalRecords(t *testing.T) {
 			}
 			log := &memAudit{}
 			m := &grant.Manager{Config: cfg, Now: time.Now, Audit: log, Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: cfg.Home}}
-			p, err := m.Ask(grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.Full}}, Client: "cli"})
+			p, err := m.Ask(grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.Full}}, Client: "cli"})
 			if err != nil {
 				t.Fatal(err)
 			}

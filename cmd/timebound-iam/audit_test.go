@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/urfave/cli/v2"
 )
 
@@ -68,12 +68,12 @@ func TestAuditReadOnlyLogAsUser(t *testing.T) {
 // items and the pending markers.
 func snapshot(t *testing.T, state string) string {
 	t.Helper()
-	profilesText, err := os.ReadFile(filepath.Join(state, grant.AWSConfigName))
+	profilesText, err := os.ReadFile(filepath.Join(state, config.AWSConfigName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	items, _ := filepath.Glob(filepath.Join(state, "keyring", "*"))
-	markers, _ := filepath.Glob(filepath.Join(state, grant.AWSConfigName+".pending", "*"))
+	markers, _ := filepath.Glob(filepath.Join(state, config.AWSConfigName+".pending", "*"))
 	return strings.Join([]string{string(profilesText), strings.Join(items, ","), strings.Join(markers, ",")}, " | ")
 }
 

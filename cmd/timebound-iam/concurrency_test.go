@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -54,7 +55,7 @@ func newProcRig(t *testing.T) *procRig {
 	scan.From(sts.Secrets)
 	work := t.TempDir()
 	r := &procRig{t: t, bin: bin, work: work, state: filepath.Join(work, "state"), sts: sts, scan: scan}
-	r.configFile = filepath.Join(r.state, grant.AWSConfigName)
+	r.configFile = filepath.Join(r.state, config.AWSConfigName)
 	if err := os.Mkdir(r.state, 0o700); err != nil {
 		t.Fatal(err)
 	}

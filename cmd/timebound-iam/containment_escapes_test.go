@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
 // escape is one thing an agent with a shell tries, and how its effect is
@@ -97,7 +98,7 @@ func (b *agentBox) escapes(t *testing.T, g grant.GrantOutput) []escape {
 	none := func() string { return "" }
 	printedJudge := judge{none, printed}
 	state := w.state
-	cfg := filepath.Join(state, grant.ConfigName)
+	cfg := filepath.Join(state, config.FileName)
 	// What a grant made outside the user's files would be used with.
 	useProfile := func(grantCmd, key, configFile string) string {
 		cp, _ := object(key)

@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"golang.org/x/sys/unix"
 )
@@ -116,11 +118,11 @@ func newAgentBox(t *testing.T, w *world) *agentBox {
 	}
 	// The config a person writes for MinIO; approval stays at its default,
 	// so that full needs a person.
-	config := fmt.Sprintf("role_arn = arn:aws:iam::123456789012:role/timebound-iam-broker\nregion = us-east-1\nsts_endpoint = %s\nsts_dialect = minio\n", w.m.URL)
+	configText := fmt.Sprintf("role_arn = arn:aws:iam::123456789012:role/timebound-iam-broker\nregion = us-east-1\nsts_endpoint = %s\nsts_dialect = minio\n", w.m.URL)
 	if err := os.MkdirAll(w.state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(w.state, grant.ConfigName), []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(w.state, config.FileName), []byte(configText), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -287,7 +289,7 @@ print(len(s3.list_objects_v2(Bucket=%q).get("Contents", [])), "objects")`, g.Pro
 
 	// A revoke, made outside, stops the same command inside.
 	t.Run("revoke stops the profile", func(t *testing.T) {
-		var rev grant.RevokeOutput
+		var rev mcpserver.RevokeOutput
 		w.call(t, c, "revoke_access", map[string]any{"session_id": g.SessionID}, &rev)
 		mustFail(t, b.sh(b.awsIn(g.Profile, "s3 ls s3://"+w.s.Writable), true), "was revoked at")
 	})

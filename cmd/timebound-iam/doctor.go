@@ -14,6 +14,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/doctor"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
@@ -93,7 +94,7 @@ func newDoctor(c *cli.Context) *doctor.Doctor {
 		return client, nil
 	}
 	d.IAM = func(ctx context.Context) (doctor.RoleGetter, error) {
-		client, err := grant.NewIAM(ctx, cfg)
+		client, err := awsiam.NewClient(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

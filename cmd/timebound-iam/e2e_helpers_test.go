@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -93,7 +94,7 @@ func newWorld(t *testing.T, broker func(granttest.Scenario) granttest.User) *wor
 	if err := os.MkdirAll(w.state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(w.state, grant.ConfigName), []byte("approval = never\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(w.state, config.FileName), []byte("approval = never\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	emptyCreds := filepath.Join(w.work, "empty-credentials")

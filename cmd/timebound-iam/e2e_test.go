@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
@@ -139,9 +140,9 @@ func TestE2EScenarioMCP(t *testing.T) {
 	})
 
 	t.Run("5 revoked grant: the AWS CLI shows the helper's line", func(t *testing.T) {
-		var rv grant.RevokeOutput
+		var rv mcpserver.RevokeOutput
 		w.call(t, c, "revoke_access", map[string]any{"session_id": ro.Profile}, &rv)
-		if rv != (grant.RevokeOutput{SessionID: ro.SessionID, Profile: ro.Profile, Revoked: true, Status: "revoked"}) {
+		if rv != (mcpserver.RevokeOutput{SessionID: ro.SessionID, Profile: ro.Profile, Revoked: true, Status: "revoked"}) {
 			t.Errorf("revoke_access = %+v", rv)
 		}
 		r := w.aws(ro.Profile, "s3", "ls", "s3://"+s.Readable)

@@ -13,7 +13,9 @@ import (
 	"github.com/99designs/keyring"
 	"github.com/timebound-iam/timebound-iam/credproc"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -71,7 +73,7 @@ func TestFailureClockAhead(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	home := t.TempDir()
-	cfg, err := grant.LoadConfig(home, func(string) string { return "" }, map[string]string{
+	cfg, err := config.Load(home, func(string) string { return "" }, map[string]string{
 		"role_arn": "arn:aws:iam::123456789012:role/broker", "sts_endpoint": stand.URL,
 	})
 	if err != nil {
@@ -84,7 +86,7 @@ func TestFailureClockAhead(t *testing.T) {
 	keys := keychain.New(keyring.NewArrayKeyring(nil), "array")
 	m := &grant.Manager{Config: cfg, STS: client, Keys: keys, Exe: "/usr/local/bin/timebound-iam", Now: time.Now,
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home}}
-	s, err := m.Grant(context.Background(), grant.Request{Access: []grant.Access{{Service: "s3", Level: grant.ReadOnly}}, TTL: 15 * time.Minute})
+	s, err := m.Grant(context.Background(), grant.Request{Access: []policy.Access{{Service: "s3", Level: policy.ReadOnly}}, TTL: 15 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -118,7 +119,7 @@ func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Sess
 		if out.PackedPolicySize != nil {
 			packed = fmt.Sprintf(", packed %d%% of STS's limit", *out.PackedPolicySize)
 		}
-		fmt.Fprintf(w, "%spolicy: %d of %d characters%s\n", prefix, out.PolicyChars, grant.MaxPolicySize, packed)
+		fmt.Fprintf(w, "%spolicy: %d of %d characters%s\n", prefix, out.PolicyChars, policy.MaxSize, packed)
 	}
 	fmt.Fprintf(w, "%suse: %s\n", prefix, out.Usage)
 }
@@ -127,13 +128,13 @@ func printGrant(w io.Writer, prefix, verb string, m *grant.Manager, s grant.Sess
 // view_only: the config records no levels, and setup reads a ceiling back
 // from its permission policy as read_only or full only, so a view_only
 // ceiling would quietly widen on the next run.
-func parseCeiling(values []string, def string) ([]grant.Access, error) {
+func parseCeiling(values []string, def string) ([]policy.Access, error) {
 	access, err := parseServices(values, def)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range access {
-		if a.Level == grant.ViewOnly {
+		if a.Level == policy.ViewOnly {
 			return nil, withHint(fmt.Errorf("--service %s level %q cannot be a setup ceiling: use \"read_only\" or \"full\"", a.Service, a.Level),
 				"view_only grants run under a read_only ceiling; set it up as -s %s", a.Service)
 		}
@@ -143,12 +144,12 @@ func parseCeiling(values []string, def string) ([]grant.Access, error) {
 
 // parseServices reads -s values: SERVICE or SERVICE:LEVEL, comma-separated or
 // repeated; def is the level for a bare SERVICE.
-func parseServices(values []string, def string) ([]grant.Access, error) {
-	defLevel, err := grant.ParseLevel("--level", def)
+func parseServices(values []string, def string) ([]policy.Access, error) {
+	defLevel, err := policy.ParseLevel("--level", def)
 	if err != nil {
 		return nil, err
 	}
-	var access []grant.Access
+	var access []policy.Access
 	for _, v := range values {
 		for _, item := range strings.Split(v, ",") {
 			item = strings.TrimSpace(item)
@@ -156,9 +157,9 @@ func parseServices(values []string, def string) ([]grant.Access, error) {
 				continue
 			}
 			svc, lvl, hasLevel := strings.Cut(item, ":")
-			a := grant.Access{Service: strings.ToLower(svc), Level: defLevel}
+			a := policy.Access{Service: strings.ToLower(svc), Level: defLevel}
 			if hasLevel {
-				if a.Level, err = grant.ParseLevel(fmt.Sprintf("--service %s level", svc), lvl); err != nil {
+				if a.Level, err = policy.ParseLevel(fmt.Sprintf("--service %s level", svc), lvl); err != nil {
 					return nil, err
 				}
 			}

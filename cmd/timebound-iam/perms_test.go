@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
@@ -138,12 +138,12 @@ func TestPermissionsOtherUser(t *testing.T) {
 	if err := os.Chmod(state, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	config := filepath.Join(state, grant.ConfigName)
-	if err := os.WriteFile(config, []byte("region = eu-west-1\n"), 0o644); err != nil {
+	configPath := filepath.Join(state, config.FileName)
+	if err := os.WriteFile(configPath, []byte("region = eu-west-1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	alice.chown(t, state)
-	alice.chown(t, config)
+	alice.chown(t, configPath)
 
 	_, stderr, err := r.run(alice, state, "grant", "-s", "s3", "-t", "15m", "--json")
 	if err != nil {
@@ -151,7 +151,7 @@ func TestPermissionsOtherUser(t *testing.T) {
 	}
 	for _, want := range []string{
 		"timebound-iam: warning: " + state + " had mode 0755, readable or writable by others; set it to 0700\n",
-		"timebound-iam: warning: " + config + " had mode 0644, readable or writable by others; set it to 0600\n",
+		"timebound-iam: warning: " + configPath + " had mode 0644, readable or writable by others; set it to 0600\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -168,7 +168,7 @@ func TestPermissionsOtherUser(t *testing.T) {
 		t.Fatalf("no file keyring items in %s", keyringDir)
 	}
 	auditLog := filepath.Join(state, audit.FileName)
-	paths := append([]string{state, config, filepath.Join(state, grant.AWSConfigName), keyringDir, auditLog, auditLog + ".head"}, items...)
+	paths := append([]string{state, configPath, filepath.Join(state, config.AWSConfigName), keyringDir, auditLog, auditLog + ".head"}, items...)
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -194,7 +194,7 @@ func TestPermissionsOtherUser(t *testing.T) {
 		}
 	}
 	// Alice still can: the fixes did not lock her out.
-	if out, err := alice.as(exec.Command("cat", config)).CombinedOutput(); err != nil {
+	if out, err := alice.as(exec.Command("cat", configPath)).CombinedOutput(); err != nil {
 		t.Errorf("%s cannot read her own config: %v\n%s", alice.name, err, out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 )
@@ -21,7 +23,7 @@ func revokeCommand() *cli.Command {
 			"that the AWS CLI shows why it refuses. IDs may be given as tb-<id> or <id>.\n\n" +
 			"The temporary credentials themselves stay valid at AWS until they expire, should someone\n" +
 			"have copied them. --aws also makes AWS refuse them: it adds a Deny of each grant's role\n" +
-			"session to the broker role, in its inline policy " + grant.RevokedPolicyName + ", and drops the entries\n" +
+			"session to the broker role, in its inline policy " + awsiam.RevokedPolicyName + ", and drops the entries\n" +
 			"of grants that have expired since. The base identity needs iam:GetRolePolicy and\n" +
 			"iam:PutRolePolicy on the broker role for that. The local revoke happens first and stays\n" +
 			"done when the AWS side fails; the error then says so. --aws also works on a grant revoked\n" +
@@ -112,9 +114,9 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 		err := fmt.Errorf("%s; %s", what, d.Failure())
 		again := "timebound-iam revoke --aws " + strings.Join(profileNames(d.IDs), " ")
 		switch {
-		case m.Config.STSDialect == grant.DialectMinIO:
+		case m.Config.STSDialect == policy.DialectMinIO:
 			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
-		case errors.Is(d.Err, grant.ErrNotPermitted):
+		case errors.Is(d.Err, awsiam.ErrNotPermitted):
 			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run %s again", m.Config.RoleARN, again)
 		case len(d.IDs) > 0:
 			return withHint(err, "once that is fixed, run %s again", again)
@@ -122,10 +124,10 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 		return err
 	}
 	for _, id := range d.IDs {
-		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s)\n", id, grant.RevokedPolicyName, d.Role)
+		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s)\n", id, awsiam.RevokedPolicyName, d.Role)
 	}
 	if len(d.Pruned) > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), grant.RevokedPolicyName)
+		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), awsiam.RevokedPolicyName)
 	}
 	return nil
 }

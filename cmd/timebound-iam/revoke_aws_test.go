@@ -21,7 +21,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
 
@@ -215,7 +217,7 @@ func TestServeRevokeAWSMoto(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"),
-		AssumeRolePolicyDocument: aws.String(grant.TrustPolicy("arn:aws:iam::123456789012:user/moto"))}); err != nil {
+		AssumeRolePolicyDocument: aws.String(awsiam.TrustPolicy("arn:aws:iam::123456789012:user/moto"))}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -264,10 +266,10 @@ func TestServeRevokeAWSMoto(t *testing.T) {
 	}
 	var g grant.GrantOutput
 	call("grant_access", map[string]any{"services": []string{"s3"}, "ttl": "20m"}, &g)
-	var got grant.RevokeOutput
+	var got mcpserver.RevokeOutput
 	call("revoke_access", map[string]any{"session_id": g.Profile, "aws": true}, &got)
 	yes := true
-	want := grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
+	want := mcpserver.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked", AWSRevoked: &yes,
 		AWSDetail: "role arn:aws:iam::123456789012:role/broker now denies every request of " + g.Profile + " (inline policy timebound-iam-revoked)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("revoke_access (-want +got):\n%s", diff)

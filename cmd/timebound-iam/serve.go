@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/urfave/cli/v2"
 )
 
@@ -41,5 +41,5 @@ func serve(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return grant.NewServer(m, version).Run(ctx, &mcp.StdioTransport{})
+	return mcpserver.NewServer(m, version).Run(ctx, &mcp.StdioTransport{})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -139,9 +140,9 @@ func TestServeOverStdio(t *testing.T) {
 		t.Errorf("list_active_sessions %+v, want only %s", live.Sessions, g.Profile)
 	}
 
-	var r grant.RevokeOutput
+	var r mcpserver.RevokeOutput
 	call("revoke_access", map[string]any{"session_id": g.Profile}, &r)
-	if r != (grant.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked"}) {
+	if r != (mcpserver.RevokeOutput{SessionID: g.SessionID, Profile: g.Profile, Revoked: true, Status: "revoked"}) {
 		t.Errorf("revoke_access %+v", r)
 	}
 	call("list_active_sessions", map[string]any{}, &live)

@@ -21,7 +21,7 @@ func servicesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			out := grant.ServicesOutput{Services: cfg.ServiceList()}
+			out := grant.ServicesOutput{Services: grant.ServiceList(cfg)}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, out)
 			}

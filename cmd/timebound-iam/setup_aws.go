@@ -16,7 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -97,7 +100,7 @@ func setupAWS(c *cli.Context) error {
 	// What the config file itself holds, without the environment: the values
 	// the user set earlier, which this run keeps unless a flag or an answer
 	// changes them.
-	prev, err := grant.ConfigFileValues(cfg.Home)
+	prev, err := config.FileValues(cfg.Home)
 	if err != nil {
 		return err
 	}
@@ -132,11 +135,11 @@ func setupAWS(c *cli.Context) error {
 		return aws.ToString(out.Role.Arn), nil
 	}
 	if c.Bool("apply") || c.String("principal") == "" {
-		if iamClient, err = grant.NewIAM(ctx, cfg); err != nil {
+		if iamClient, err = awsiam.NewClient(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	principal, chained, err := grant.TrustPrincipal(identity, roleARNOf)
+	principal, chained, err := awsiam.TrustPrincipal(identity, roleARNOf)
 	if err != nil {
 		return err
 	}
@@ -145,7 +148,7 @@ func setupAWS(c *cli.Context) error {
 	}
 
 	before := previousCeiling(cfg)
-	var ceiling []grant.Access
+	var ceiling []policy.Access
 	switch {
 	case c.IsSet("service"):
 		if ceiling, err = parseCeiling(c.StringSlice("service"), "read_only"); err != nil {
@@ -169,7 +172,7 @@ func setupAWS(c *cli.Context) error {
 	}
 
 	roleName := defaultRoleName
-	if name := grant.RoleNameOf(prev["role_arn"]); grant.CheckRoleName(name) == nil {
+	if name := awsiam.RoleNameOf(prev["role_arn"]); awsiam.CheckRoleName(name) == nil {
 		roleName = name
 	}
 	if c.IsSet("role-name") {
@@ -177,7 +180,7 @@ func setupAWS(c *cli.Context) error {
 	} else if roleName, overwrite["role_arn"], err = p.ask("Role name", roleName); err != nil {
 		return err
 	}
-	if err := grant.CheckRoleName(roleName); err != nil {
+	if err := awsiam.CheckRoleName(roleName); err != nil {
 		return withHint(err, "pick another --role-name, e.g. %s", defaultRoleName)
 	}
 
@@ -188,7 +191,7 @@ func setupAWS(c *cli.Context) error {
 	if c.IsSet("max-session-duration") {
 		maxSession, overwrite["max_ttl"] = c.Duration("max-session-duration"), true
 	} else {
-		answer, answered, err := p.ask("Maximum session duration (1h to 12h)", grant.ShortDuration(maxSession))
+		answer, answered, err := p.ask("Maximum session duration (1h to 12h)", config.ShortDuration(maxSession))
 		if err != nil {
 			return err
 		}
@@ -200,7 +203,7 @@ func setupAWS(c *cli.Context) error {
 		}
 	}
 	if !validSessionDuration(maxSession) {
-		return fmt.Errorf("--max-session-duration %s is out of range: IAM allows 1h to 12h", grant.ShortDuration(maxSession))
+		return fmt.Errorf("--max-session-duration %s is out of range: IAM allows 1h to 12h", config.ShortDuration(maxSession))
 	}
 	maxTTL := maxSession
 	if chained {
@@ -212,12 +215,12 @@ func setupAWS(c *cli.Context) error {
 		}
 	}
 
-	trust := grant.TrustPolicy(principal)
-	permission, err := grant.PermissionPolicy(ceiling)
+	trust := awsiam.TrustPolicy(principal)
+	permission, err := awsiam.PermissionPolicy(ceiling)
 	if err != nil {
 		return err
 	}
-	roleARN, err := grant.RoleARN(principal, roleName)
+	roleARN, err := awsiam.RoleARN(principal, roleName)
 	if err != nil {
 		return err
 	}
@@ -245,7 +248,7 @@ func setupAWS(c *cli.Context) error {
 	fmt.Fprintf(w, "# Trust policy (%s): only %s may assume the broker\n%s\n", trustFile, principal, trust)
 	fmt.Fprintf(w, "# Permission policy (%s): the ceiling of every grant, escalation denied\n%s\n", permFile, permission)
 	if c.Bool("apply") {
-		r, err := grant.ApplyRole(ctx, iamClient, grant.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
+		r, err := awsiam.ApplyRole(ctx, iamClient, awsiam.RoleSpec{Name: roleName, TrustPolicy: trust, PermissionPolicy: permission, MaxSessionDuration: maxSession})
 		if err != nil {
 			return withHint(err, "the base identity needs iam:GetRole, iam:CreateRole, iam:UpdateAssumeRolePolicy, iam:UpdateRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:ListRolePolicies and iam:ListAttachedRolePolicies; or run without --apply and have an administrator run the printed commands")
 		}
@@ -261,14 +264,14 @@ func setupAWS(c *cli.Context) error {
 		}
 		if n := len(r.Others); n > 0 {
 			fmt.Fprintf(errw, "%s: warning: role %q has %d %s besides %s: grants can do what they allow; see the \"# warning:\" lines\n",
-				prog, roleName, n, plural(n, "policy", "policies"), grant.CeilingPolicyName)
+				prog, roleName, n, plural(n, "policy", "policies"), awsiam.CeilingPolicyName)
 		}
 	} else {
 		secs := int(maxSession / time.Second)
 		trustArg, permArg := shellWord("file://"+trustFile), shellWord("file://"+permFile)
 		fmt.Fprintf(w, "# Create the role (or run again with --apply):\n")
 		fmt.Fprintf(w, "aws iam create-role --role-name %s --max-session-duration %d --assume-role-policy-document %s\n", roleName, secs, trustArg)
-		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document %s\n", roleName, grant.CeilingPolicyName, permArg)
+		fmt.Fprintf(w, "aws iam put-role-policy --role-name %s --policy-name %s --policy-document %s\n", roleName, awsiam.CeilingPolicyName, permArg)
 		fmt.Fprintf(w, "# If the role exists already:\n")
 		fmt.Fprintf(w, "aws iam update-assume-role-policy --role-name %s --policy-document %s\n", roleName, trustArg)
 		fmt.Fprintf(w, "aws iam update-role --role-name %s --max-session-duration %d\n", roleName, secs)
@@ -278,9 +281,9 @@ func setupAWS(c *cli.Context) error {
 		"role_arn": roleARN,
 		"region":   cfg.Region,
 		"services": strings.Join(names, ", "),
-		"max_ttl":  grant.ShortDuration(maxTTL),
+		"max_ttl":  config.ShortDuration(maxTTL),
 	}
-	report, err := grant.UpdateConfig(cfg.Home, values, overwrite)
+	report, err := config.Update(cfg.Home, values, overwrite)
 	if err != nil {
 		return err
 	}
@@ -313,37 +316,37 @@ func plural(n int, one, many string) string {
 // the config gives no level, at the level of the permission policy that run
 // wrote: offering read_only for a service that was full would quietly
 // narrow it.
-func previousCeiling(cfg grant.Config) []grant.Access {
+func previousCeiling(cfg config.Config) []policy.Access {
 	if len(cfg.Services) == 0 {
 		return nil
 	}
 	doc, _ := os.ReadFile(filepath.Join(cfg.Home, "setup", "permission-policy.json"))
-	full := grant.FullServices(string(doc))
-	access := make([]grant.Access, len(cfg.Services))
+	full := awsiam.FullServices(string(doc))
+	access := make([]policy.Access, len(cfg.Services))
 	for i, s := range cfg.Services {
-		access[i] = grant.Access{Service: s, Level: grant.ReadOnly}
+		access[i] = policy.Access{Service: s, Level: policy.ReadOnly}
 		max, ok := cfg.MaxLevels[s]
-		if ok && max == grant.Full || !ok && full[s] {
-			access[i].Level = grant.Full
+		if ok && max == policy.Full || !ok && full[s] {
+			access[i].Level = policy.Full
 		}
 	}
 	return access
 }
 
 // lowerLevel is the narrower of two levels.
-func lowerLevel(a, b grant.Level) grant.Level {
-	if slices.Index(grant.Levels, a) < slices.Index(grant.Levels, b) {
+func lowerLevel(a, b policy.Level) policy.Level {
+	if slices.Index(policy.Levels, a) < slices.Index(policy.Levels, b) {
 		return a
 	}
 	return b
 }
 
 // accessText writes a ceiling as -s takes it: "s3, logs, lambda:full".
-func AccessText(access []grant.Access) string {
+func AccessText(access []policy.Access) string {
 	parts := make([]string, len(access))
 	for i, a := range access {
 		parts[i] = a.Service
-		if a.Level == grant.Full {
+		if a.Level == policy.Full {
 			parts[i] += ":full"
 		}
 	}
@@ -353,7 +356,7 @@ func AccessText(access []grant.Access) string {
 // askServices asks for the services, with search: "?text" lists matches. An
 // empty answer takes def when there is one; answered says whether the user
 // typed the services.
-func askServices(p *prompter, def []grant.Access) ([]grant.Access, bool, error) {
+func askServices(p *prompter, def []policy.Access) ([]policy.Access, bool, error) {
 	for {
 		answer, answered, err := p.ask("Services the broker may reach (e.g. s3,logs,lambda:full; ?text searches)", AccessText(def))
 		if err != nil {

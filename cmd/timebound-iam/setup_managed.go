@@ -8,14 +8,14 @@ import (
 	"runtime"
 
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
-	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/urfave/cli/v2"
 )
 
 // agentParams is what an agent's files point at, for cfg and the binary exe.
 // setup agent and doctor both use it, so that the paths they write and check
 // are the same.
-func agentParams(cfg grant.Config, exe string) (agents.Params, error) {
+func agentParams(cfg config.Config, exe string) (agents.Params, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return agents.Params{}, withHint(fmt.Errorf("finding your home directory, where the MCP server's AWS files are: %w", err), "set HOME")

@@ -15,6 +15,8 @@ import (
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
@@ -35,12 +37,12 @@ func configFlags() []cli.Flag {
 // loadConfig resolves the state directory and the configuration:
 // flags over environment over the config file. Each permission it fixes in
 // the state directory is reported as a plain warning line on stderr.
-func loadConfig(c *cli.Context) (grant.Config, error) {
+func loadConfig(c *cli.Context) (config.Config, error) {
 	return loadConfigWarn(c, plainWarning(c))
 }
 
 // homeWarning reports one permission fixed in the state directory; see
-// [grant.SecureHome].
+// [config.SecureHome].
 type homeWarning func(path string, was, now fs.FileMode)
 
 // plainWarning is the human CLI's form of a [homeWarning].
@@ -66,7 +68,7 @@ func stateHome(c *cli.Context, warn homeWarning) (string, error) {
 	home := c.String("home")
 	if home == "" {
 		var err error
-		if home, err = grant.Home(os.Getenv); err != nil {
+		if home, err = config.Home(os.Getenv); err != nil {
 			return "", err
 		}
 	}
@@ -74,16 +76,16 @@ func stateHome(c *cli.Context, warn homeWarning) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return home, grant.SecureHome(home, warn)
+	return home, config.SecureHome(home, warn)
 }
 
 // loadConfigWarn is loadConfig reporting fixed permissions to warn.
-func loadConfigWarn(c *cli.Context, warn homeWarning) (grant.Config, error) {
+func loadConfigWarn(c *cli.Context, warn homeWarning) (config.Config, error) {
 	home, err := stateHome(c, warn)
 	if err != nil {
-		return grant.Config{}, err
+		return config.Config{}, err
 	}
-	return grant.LoadConfig(home, os.Getenv, map[string]string{
+	return config.Load(home, os.Getenv, map[string]string{
 		"role_arn":        c.String("role-arn"),
 		"region":          c.String("region"),
 		"sts_endpoint":    c.String("sts-endpoint"),
@@ -123,8 +125,8 @@ func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWar
 	}
 	// Only revoke --aws and revoke_access with aws use IAM; the client is made
 	// then, once.
-	newIAM := sync.OnceValues(func() (grant.RolePolicyAPI, error) {
-		return grant.NewRolePolicyClient(context.Background(), cfg)
+	newIAM := sync.OnceValues(func() (awsiam.RolePolicyAPI, error) {
+		return awsiam.NewRolePolicyClient(context.Background(), cfg)
 	})
 	m := &grant.Manager{
 		Config:   cfg,
@@ -133,7 +135,7 @@ func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWar
 		Exe:      exe,
 		Now:      time.Now,
 		Log:      log,
-		IAM:      func(context.Context) (grant.RolePolicyAPI, error) { return newIAM() },
+		IAM:      func(context.Context) (awsiam.RolePolicyAPI, error) { return newIAM() },
 		Audit:    audit.Open(filepath.Join(cfg.Home, audit.FileName)),
 	}
 	if withSTS {

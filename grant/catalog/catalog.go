@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -view ../../../shared/aws-policies/ViewOnlyAccess.json -out catalog_gen.go -known ../testdata/known_actions.txt
+//go:generate go run ./internal/gen -in ../../../shared/aws-policies/ReadOnlyAccess.json -view ../../../shared/aws-policies/ViewOnlyAccess.json -out catalog_gen.go -known ../policy/testdata/known_actions.txt
 
 // Service is one AWS service in the catalog, keyed by its IAM action prefix.
 // Its slices are shared with the catalog and must not be modified.

@@ -301,8 +301,8 @@ func TestGeneratedUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if committed, err := os.ReadFile("../testdata/known_actions.txt"); err != nil || !bytes.Equal(gotKnown, committed) {
-		t.Errorf("grant/testdata/known_actions.txt is stale (%v): run go generate ./grant/catalog/ and commit the result", err)
+	if committed, err := os.ReadFile("../policy/testdata/known_actions.txt"); err != nil || !bytes.Equal(gotKnown, committed) {
+		t.Errorf("grant/policy/testdata/known_actions.txt is stale (%v): run go generate ./grant/catalog/ and commit the result", err)
 	}
 	got, err := os.ReadFile(out)
 	if err != nil {

@@ -34,14 +34,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // EmptyCredentialsName is the empty file, in the state directory, that the
 // agent's shell gets as AWS_SHARED_CREDENTIALS_FILE.
-const EmptyCredentialsName = grant.EmptyCredentialsName
+const EmptyCredentialsName = config.EmptyCredentialsName
 
 // Agent is one AI agent's project files.
 type Agent struct {

@@ -14,6 +14,7 @@ package main
 import (
 	// dbusguard must initialise before keyring dials D-Bus in its init; see
 	// its package doc.
+	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 	_ "github.com/timebound-iam/timebound-iam/keychain/dbusguard"
 
 	"bytes"
@@ -329,7 +330,7 @@ func (d *demo) step5() error {
 	if err != nil {
 		return err
 	}
-	var out grant.RevokeOutput
+	var out mcpserver.RevokeOutput
 	if err := json.Unmarshal(res.StructuredContent, &out); err != nil {
 		return fmt.Errorf("revoke_access result: %w", err)
 	}

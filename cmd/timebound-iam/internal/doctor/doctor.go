@@ -52,6 +52,9 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 	"gopkg.in/ini.v1"
@@ -159,7 +162,7 @@ const DefaultTimeout = 10 * time.Second
 // one check that needs it, so that its error lands on that check.
 type Doctor struct {
 	// Config is the configuration after file, environment and flags.
-	Config grant.Config
+	Config config.Config
 	// ConfigErr is why the configuration could not be loaded, if it could not.
 	ConfigErr error
 	// Keys opens the configured keychain.
@@ -295,7 +298,7 @@ func (d *Doctor) checkConfig() Check {
 		services = cfg.ServicesText()
 	}
 	return ok(ConfigCheck, fmt.Sprintf("%s: role %s, region %s, max_ttl %s, services %s",
-		path, cfg.RoleARN, cfg.Region, grant.ShortDuration(cfg.MaxTTL), services))
+		path, cfg.RoleARN, cfg.Region, config.ShortDuration(cfg.MaxTTL), services))
 }
 
 // checkKeyring returns the opened store when a test item round-tripped.
@@ -371,7 +374,7 @@ func (d *Doctor) credentialsHint() string {
 const roleCheckTells = "the role check shows whether the base credentials can assume the broker role"
 
 func (d *Doctor) checkIdentity(ctx context.Context) Check {
-	if d.Config.STSDialect == grant.DialectMinIO {
+	if d.Config.STSDialect == policy.DialectMinIO {
 		return warn(CredentialsCheck, "cannot check: MinIO's STS has no GetCallerIdentity (sts_dialect = minio)", roleCheckTells)
 	}
 	ctx, cancel := d.bounded(ctx)
@@ -385,7 +388,7 @@ func (d *Doctor) checkIdentity(ctx context.Context) Check {
 	case unsupported(err):
 		return warn(CredentialsCheck, fmt.Sprintf("cannot check: the STS endpoint does not serve GetCallerIdentity (%s)", apiText(err)), roleCheckTells)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fail(CredentialsCheck, fmt.Sprintf("STS GetCallerIdentity got no answer within %s", grant.ShortDuration(d.timeout())),
+		return fail(CredentialsCheck, fmt.Sprintf("STS GetCallerIdentity got no answer within %s", config.ShortDuration(d.timeout())),
 			"check the network, region and sts_endpoint")
 	case unreachable(err):
 		return fail(CredentialsCheck, "cannot reach STS: "+apiText(err), "check the network, region and sts_endpoint")
@@ -400,10 +403,10 @@ func (d *Doctor) checkIdentity(ctx context.Context) Check {
 	const chainCap = time.Hour
 	if d.Config.MaxTTL > chainCap {
 		return warn(CredentialsCheck,
-			fmt.Sprintf("%s: a role session, so STS caps every grant at 1h (role chaining), below max_ttl %s", detail, grant.ShortDuration(d.Config.MaxTTL)),
+			fmt.Sprintf("%s: a role session, so STS caps every grant at 1h (role chaining), below max_ttl %s", detail, config.ShortDuration(d.Config.MaxTTL)),
 			fmt.Sprintf("use base credentials that are not a role session (an IAM user's, through source_profile), or lower max_ttl to 1h in %s", d.Config.ConfigFile()))
 	}
-	return ok(CredentialsCheck, detail+": a role session; max_ttl "+grant.ShortDuration(d.Config.MaxTTL)+" fits its 1h role-chaining cap")
+	return ok(CredentialsCheck, detail+": a role session; max_ttl "+config.ShortDuration(d.Config.MaxTTL)+" fits its 1h role-chaining cap")
 }
 
 // unsupported reports an endpoint that does not implement the operation, such
@@ -466,11 +469,11 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 	}
 	svc := d.probeService()
 	// The config may allow the service no higher than view_only.
-	level := grant.ReadOnly
-	if d.Config.MaxLevels[svc] == grant.ViewOnly {
-		level = grant.ViewOnly
+	level := policy.ReadOnly
+	if d.Config.MaxLevels[svc] == policy.ViewOnly {
+		level = policy.ViewOnly
 	}
-	access := []grant.Access{{Service: svc, Level: level}}
+	access := []policy.Access{{Service: svc, Level: level}}
 	// A probe is a grant like any other: where it would need a person's
 	// approval, doctor does not make it.
 	if d.Config.NeedsApproval(access) {
@@ -479,7 +482,7 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 	}
 	s, err := g.Grant(ctx, grant.Request{
 		Access: access,
-		TTL:    grant.MinTTL,
+		TTL:    config.MinTTL,
 		Reason: "timebound-iam doctor: can the broker role be assumed",
 		Client: "doctor",
 	})
@@ -499,7 +502,7 @@ func (d *Doctor) checkRole(ctx context.Context, keyringOK bool) Check {
 
 // probeService is the service of the role check's grant: the first allowed.
 func (d *Doctor) probeService() string {
-	if d.Config.STSDialect == grant.DialectMinIO || len(d.Config.Services) == 0 {
+	if d.Config.STSDialect == policy.DialectMinIO || len(d.Config.Services) == 0 {
 		return "s3"
 	}
 	return d.Config.Services[0]
@@ -531,7 +534,7 @@ func (d *Doctor) checkDuration(ctx context.Context) Check {
 		return skipped(DurationCheck, "no valid role_arn", ConfigCheck)
 	}
 	name := RoleName(cfg.RoleARN)
-	compare := fmt.Sprintf("compare the role's maximum session duration (aws iam get-role --role-name %s) with max_ttl %s", name, grant.ShortDuration(cfg.MaxTTL))
+	compare := fmt.Sprintf("compare the role's maximum session duration (aws iam get-role --role-name %s) with max_ttl %s", name, config.ShortDuration(cfg.MaxTTL))
 	ctx, cancel := d.bounded(ctx)
 	defer cancel()
 	client, err := d.IAM(ctx)
@@ -554,11 +557,11 @@ func (d *Doctor) checkDuration(ctx context.Context) Check {
 	}
 	if cfg.MaxTTL > limit {
 		return warn(DurationCheck,
-			fmt.Sprintf("role %s allows sessions up to %s, below max_ttl %s: longer grants will fail", name, grant.ShortDuration(limit), grant.ShortDuration(cfg.MaxTTL)),
+			fmt.Sprintf("role %s allows sessions up to %s, below max_ttl %s: longer grants will fail", name, config.ShortDuration(limit), config.ShortDuration(cfg.MaxTTL)),
 			fmt.Sprintf("lower max_ttl to %s in %s, or raise the role's limit: aws iam update-role --role-name %s --max-session-duration %d",
-				grant.ShortDuration(limit), cfg.ConfigFile(), name, int(cfg.MaxTTL/time.Second)))
+				config.ShortDuration(limit), cfg.ConfigFile(), name, int(cfg.MaxTTL/time.Second)))
 	}
-	return ok(DurationCheck, fmt.Sprintf("role %s allows sessions up to %s; max_ttl %s fits", name, grant.ShortDuration(limit), grant.ShortDuration(cfg.MaxTTL)))
+	return ok(DurationCheck, fmt.Sprintf("role %s allows sessions up to %s; max_ttl %s fits", name, config.ShortDuration(limit), config.ShortDuration(cfg.MaxTTL)))
 }
 
 // Clock skew limits: SigV4 rejects requests signed more than 5 minutes off.
@@ -604,7 +607,7 @@ func (d *Doctor) checkClock(ctx context.Context) Check {
 	if skew < 0 {
 		way = "behind"
 	}
-	detail := fmt.Sprintf("the local clock is %s %s STS (%s)", grant.ShortDuration(off), way, host)
+	detail := fmt.Sprintf("the local clock is %s %s STS (%s)", config.ShortDuration(off), way, host)
 	switch {
 	case off > SkewFail:
 		return fail(ClockCheck, detail, "sync the clock with NTP (e.g. sudo timedatectl set-ntp true): AWS rejects requests signed more than 5 minutes off")
@@ -617,7 +620,7 @@ func (d *Doctor) checkClock(ctx context.Context) Check {
 }
 
 // STSURL is the STS endpoint of cfg: sts_endpoint, else AWS's regional one.
-func STSURL(cfg grant.Config) string {
+func STSURL(cfg config.Config) string {
 	if cfg.STSEndpoint != "" {
 		return cfg.STSEndpoint
 	}
@@ -631,7 +634,7 @@ func STSURL(cfg grant.Config) string {
 
 // IsAWS reports whether an endpoint URL is AWS's own (a VPC endpoint
 // included), rather than MinIO, an emulator or a stand-in. Empty means AWS.
-func IsAWS(endpoint string) bool { return grant.IsAWSEndpoint(endpoint) }
+func IsAWS(endpoint string) bool { return awsiam.IsAWSEndpoint(endpoint) }
 
 func (d *Doctor) checkFallback() Check {
 	var found []string

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
@@ -46,10 +48,10 @@ var unreachableErr = &smithy.OperationError{ServiceID: "STS", OperationName: "Ge
 func healthy(t *testing.T) *Doctor {
 	t.Helper()
 	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, grant.ConfigName), []byte("role_arn = "+broker+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, config.FileName), []byte("role_arn = "+broker+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config(t, home, nil)
+	cfg := loadConfig(t, home, nil)
 	store := keychain.New(keyring.NewArrayKeyring(nil), keychain.KeyCtl)
 	date := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest) // like STS answering an unsigned request
@@ -68,15 +70,15 @@ func healthy(t *testing.T) *Doctor {
 	}
 }
 
-// config loads a Config for home with the given keys, role_arn defaulting
+// loadConfig loads a Config for home with the given keys, role_arn defaulting
 // to the broker.
-func config(t *testing.T, home string, keys map[string]string) grant.Config {
+func loadConfig(t *testing.T, home string, keys map[string]string) config.Config {
 	t.Helper()
 	over := map[string]string{"role_arn": broker}
 	for k, v := range keys {
 		over[k] = v
 	}
-	cfg, err := grant.LoadConfig(home, env(nil), over)
+	cfg, err := config.Load(home, env(nil), over)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +473,7 @@ func TestBaseCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := healthy(t)
-			d.Config = config(t, d.Config.Home, tt.keys)
+			d.Config = loadConfig(t, d.Config.Home, tt.keys)
 			d.STS = tt.sts
 			d.Timeout = 50 * time.Millisecond
 			want(t, run(t, d, CredentialsCheck), tt.status, tt.detail, tt.hint)
@@ -488,7 +490,7 @@ func TestRole(t *testing.T) {
 		status       Status
 		detail, hint string
 		service      string
-		level        grant.Level // read_only when empty
+		level        policy.Level // read_only when empty
 	}{
 		{
 			name: "default service", g: &fakeGranter{},
@@ -501,7 +503,7 @@ func TestRole(t *testing.T) {
 		},
 		{
 			name: "a service limited to view_only", keys: map[string]string{"services": "ec2:view_only, s3"}, g: &fakeGranter{},
-			status: OK, detail: "15m ec2 view_only grant", service: "ec2", level: grant.ViewOnly,
+			status: OK, detail: "15m ec2 view_only grant", service: "ec2", level: policy.ViewOnly,
 		},
 		{
 			name: "minio grants s3", keys: map[string]string{"services": "logs, s3", "sts_dialect": "minio"}, g: &fakeGranter{},
@@ -525,7 +527,7 @@ func TestRole(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := healthy(t)
-			d.Config = config(t, d.Config.Home, tt.keys)
+			d.Config = loadConfig(t, d.Config.Home, tt.keys)
 			d.Granter = func(context.Context) (Granter, error) {
 				if tt.granterErr != nil {
 					return nil, tt.granterErr
@@ -538,9 +540,9 @@ func TestRole(t *testing.T) {
 			}
 			level := tt.level
 			if level == "" {
-				level = grant.ReadOnly
+				level = policy.ReadOnly
 			}
-			wantReq := grant.Request{Access: []grant.Access{{Service: tt.service, Level: level}}, TTL: 15 * time.Minute}
+			wantReq := grant.Request{Access: []policy.Access{{Service: tt.service, Level: level}}, TTL: 15 * time.Minute}
 			if got := tt.g.req; !slices.Equal(got.Access, wantReq.Access) || got.TTL != wantReq.TTL || got.Client != "doctor" {
 				t.Errorf("grant request %+v, want %+v from client doctor", got, wantReq)
 			}
@@ -555,7 +557,7 @@ func TestRole(t *testing.T) {
 // approval, doctor makes no grant and says how to test the role by hand.
 func TestRoleNeedsApproval(t *testing.T) {
 	d := healthy(t)
-	d.Config = config(t, d.Config.Home, map[string]string{"approval": "always"})
+	d.Config = loadConfig(t, d.Config.Home, map[string]string{"approval": "always"})
 	g := &fakeGranter{}
 	d.Granter = func(context.Context) (Granter, error) { return g, nil }
 	want(t, run(t, d, RoleCheck), Warn, "not probed: a s3 read_only grant needs a person's approval here (approval = always)", "timebound-iam grant -s s3:read_only -t 15m")
@@ -683,7 +685,7 @@ func TestMaxSessionDuration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := healthy(t)
-			d.Config = config(t, d.Config.Home, tt.keys)
+			d.Config = loadConfig(t, d.Config.Home, tt.keys)
 			d.IAM = tt.iam
 			want(t, run(t, d, DurationCheck), tt.status, tt.detail, tt.hint)
 		})
@@ -987,7 +989,7 @@ func TestSTSURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := STSURL(grant.Config{Region: tt.region, STSEndpoint: tt.endpoint})
+			got := STSURL(config.Config{Region: tt.region, STSEndpoint: tt.endpoint})
 			if got != tt.want {
 				t.Errorf("STSURL = %q, want %q", got, tt.want)
 			}

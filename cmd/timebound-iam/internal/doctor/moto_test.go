@@ -64,7 +64,7 @@ func TestMoto(t *testing.T) {
 
 	doctorFor := func(t *testing.T, role, maxTTL string, creds aws.CredentialsProvider) *Doctor {
 		d := healthy(t)
-		d.Config = config(t, d.Config.Home, map[string]string{"role_arn": role, "max_ttl": maxTTL, "sts_endpoint": url})
+		d.Config = loadConfig(t, d.Config.Home, map[string]string{"role_arn": role, "max_ttl": maxTTL, "sts_endpoint": url})
 		d.STS = func(context.Context) (Identity, error) { return stsFor(creds), nil }
 		d.IAM = func(context.Context) (RoleGetter, error) { return iamClient, nil }
 		d.ClockURL = url
