@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 )
 
@@ -253,7 +254,7 @@ func TestContainmentRealClaudeCode(t *testing.T) {
 	})
 	writeJSON(t, filepath.Join(w.home, ".claude", "settings.json"), map[string]any{"enableAllProjectMcpServers": true})
 
-	cfg := filepath.Join(w.state, grant.ConfigName)
+	cfg := filepath.Join(w.state, config.FileName)
 	settings := filepath.Join(b.project, ".claude", "settings.json")
 	cfgSum, settingsSum := fileSum(t, cfg), fileSum(t, settings)
 	cp, written := b.escapeObject("escape-claude")
