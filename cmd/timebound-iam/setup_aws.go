@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
@@ -294,7 +295,7 @@ func setupAWS(c *cli.Context) error {
 	if have := prev["role_arn"]; have != "" && have != roleARN && !overwrite["role_arn"] {
 		fmt.Fprintf(errw, "%s: warning: the config keeps role_arn %q, set earlier, not %q, the role this run set up; pass --role-name %s to point the config at it\n", prog, have, roleARN, roleName)
 	}
-	fmt.Fprintf(errw, "%s: next: timebound-iam setup agent <kiro|claude-code|cursor|generic>\n", prog)
+	fmt.Fprintf(errw, "%s: next: timebound-iam setup agent <%s>\n", prog, strings.Join(agents.Names(), "|"))
 	return nil
 }
 
