@@ -72,10 +72,17 @@ func (m *Manager) Revoke(ctx context.Context, ids []string) ([]RevokeResult, err
 	})
 }
 
+// ErrUnlisted reports that [Manager.RevokeAll] revoked the live grants but
+// could not look for orphaned keychain items.
+var ErrUnlisted = errors.New("the keychain could not be listed")
+
 // RevokeAll revokes every live grant, and every orphaned keychain item of
-// this state directory (see [Orphan]).
+// this state directory (see [Orphan]). When the keychain cannot be listed
+// the live grants are revoked all the same: the results say which, and the
+// error says the orphans may remain.
 func (m *Manager) RevokeAll(ctx context.Context) ([]RevokeResult, error) {
-	return m.revoke(func(set *profiles.Set, now time.Time) ([]string, map[string]Orphan, error) {
+	var listErr error
+	res, err := m.revoke(func(set *profiles.Set, now time.Time) ([]string, map[string]Orphan, error) {
 		var ids []string
 		for e := range set.All() {
 			if e.Live(now) {
@@ -84,7 +91,7 @@ func (m *Manager) RevokeAll(ctx context.Context) ([]RevokeResult, error) {
 		}
 		found, err := m.orphans(set, now)
 		if err != nil {
-			return nil, nil, fmt.Errorf("listing the keychain for orphaned grants, so nothing was revoked: %w", err)
+			listErr = fmt.Errorf("%w, so orphaned items may remain: %w", ErrUnlisted, err)
 		}
 		orphans := map[string]Orphan{}
 		for _, o := range found {
@@ -93,6 +100,10 @@ func (m *Manager) RevokeAll(ctx context.Context) ([]RevokeResult, error) {
 		}
 		return ids, orphans, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res, listErr
 }
 
 // revoke ends the grants pick names, under the file lock: the live ones by
