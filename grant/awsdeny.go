@@ -31,6 +31,13 @@ type AWSDeny struct {
 	// Pruned are the grants whose statements were dropped from the policy
 	// because their credentials have expired.
 	Pruned []string
+	// Orphans are the grants of IDs that were orphaned keychain items (see
+	// [Orphan]): with no profile to say which role they assumed, the deny
+	// went on the configured role_arn.
+	Orphans []string
+	// All, when set, is the bound of [Manager.DenyAllAtAWS]: the role
+	// denies every session issued before it.
+	All time.Time
 	// Until is the latest expiry among IDs: when Err is set, copies of
 	// their credentials work until then.
 	Until time.Time
@@ -62,8 +69,14 @@ func (d AWSDeny) Detail() string {
 		return "only the local revoke happened; " + d.Failure()
 	}
 	var parts []string
+	if !d.All.IsZero() {
+		parts = append(parts, fmt.Sprintf("role %s now denies every session issued before %s (inline policy %s)", d.Role, d.All.UTC().Format(time.RFC3339), awsiam.RevokedPolicyName))
+	}
 	if len(d.IDs) > 0 {
 		parts = append(parts, fmt.Sprintf("role %s now denies every request of %s (inline policy %s)", d.Role, profileList(d.IDs), awsiam.RevokedPolicyName))
+	}
+	if len(d.Orphans) > 0 {
+		parts = append(parts, fmt.Sprintf("%s had no profile to name its role, so the deny went on role_arn %s", profileList(d.Orphans), d.Role))
 	}
 	if len(d.Expired) > 0 {
 		parts = append(parts, fmt.Sprintf("the credentials of %s had expired, so AWS refuses them already", profileList(d.Expired)))
@@ -82,15 +95,16 @@ func profileList(ids []string) string {
 	return strings.Join(names, ", ")
 }
 
-// DenyAtAWS adds a Deny of the role sessions of the given grants to the
+// DenyAtAWS adds a Deny of the role sessions of the revoked grants to the
 // broker role's [awsiam.RevokedPolicyName] policy, and drops the statements of
-// grants that have expired; it does not revoke locally (call
-// [Manager.Revoke] first). Ids may carry the tb- prefix and must name
-// grants in the profiles file, live or ended: a grant revoked earlier
-// without --aws still has credentials to deny until its expiry. Every
+// grants that have expired; it does not revoke locally: revoked are
+// [Manager.Revoke]'s results. A grant revoked earlier without --aws is one
+// of them too, as "already ended", and still has credentials to deny until
+// its expiry. The deny goes on the role a grant's profile records; an
+// orphaned item's grant has none, and gets the configured role_arn. Every
 // failure, the id check included, is in the result's Err: the caller has
 // already revoked locally, and reports both.
-func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
+func (m *Manager) DenyAtAWS(ctx context.Context, revoked []RevokeResult) AWSDeny {
 	d := AWSDeny{Role: m.Config.RoleARN}
 	set, err := m.Profiles.Read()
 	if err != nil {
@@ -99,32 +113,34 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 	}
 	now := m.Now().UTC()
 	var add []awsiam.RevokedSession
-	for _, raw := range ids {
-		id, err := NormalizeID(raw)
-		if err != nil {
-			d.Err = err
-			return d
+	for _, r := range revoked {
+		id := r.ID
+		s := awsiam.RevokedSession{ID: id, Expires: r.Expires}
+		if r.Orphan == "" {
+			e, ok := set.Get(id)
+			if !ok {
+				d.Err = fmt.Errorf("session_id %s%s: %w", profiles.Prefix, id, ErrUnknownGrant)
+				return d
+			}
+			s.Expires = e.Expires
+			// The deny goes on the role the grant assumed. On another
+			// role it would deny nothing and read as done. Sections from
+			// before the role was recorded hold none; for them the
+			// configured role is all there is to go on.
+			if e.Role != "" && e.Role != d.Role && !s.Expired(now) {
+				d.Err = fmt.Errorf("grant %s%s was made with role %s, but role_arn is now %s: the deny must go on the grant's own role; run the revoke with --role-arn %s", profiles.Prefix, id, e.Role, d.Role, e.Role)
+				return d
+			}
 		}
-		e, ok := set.Get(id)
-		if !ok {
-			d.Err = fmt.Errorf("session_id %s%s: %w", profiles.Prefix, id, ErrUnknownGrant)
-			return d
-		}
-		s := awsiam.RevokedSession{ID: id, Expires: e.Expires}
 		if s.Expired(now) {
 			d.Expired = append(d.Expired, id)
 			continue
 		}
-		// The deny goes on the role the grant assumed. On another role it
-		// would deny nothing and read as done. Sections from before the
-		// role was recorded hold none; for them the configured role is all
-		// there is to go on.
-		if e.Role != "" && e.Role != d.Role {
-			d.Err = fmt.Errorf("grant %s%s was made with role %s, but role_arn is now %s: the deny must go on the grant's own role; run the revoke with --role-arn %s", profiles.Prefix, id, e.Role, d.Role, e.Role)
-			return d
-		}
 		if slices.Contains(d.IDs, id) {
 			continue
+		}
+		if r.Orphan != "" {
+			d.Orphans = append(d.Orphans, id)
 		}
 		add = append(add, s)
 		d.IDs = append(d.IDs, id)
@@ -145,6 +161,23 @@ func (m *Manager) DenyAtAWS(ctx context.Context, ids []string) AWSDeny {
 	return d
 }
 
+// DenyAllAtAWS makes the broker role deny every one of its sessions issued
+// before now, with one statement that replaces any earlier one (see
+// [awsiam.DenyAllSessions]): the grants of every state directory and
+// machine on the role, listed or not. It does not revoke locally (call
+// [Manager.RevokeAll] first). A failure is in the result's Err.
+func (m *Manager) DenyAllAtAWS(ctx context.Context) AWSDeny {
+	now := m.Now().UTC()
+	d := AWSDeny{Role: m.Config.RoleARN, All: now.Truncate(time.Second)}
+	d.Err = m.denyAtAWS(ctx, nil, now, &d)
+	if d.Err != nil {
+		m.log().Info("AWS-side revoke of every session failed", "role", d.Role, "err", d.Err)
+		return d
+	}
+	m.log().Info("denied every earlier session at AWS", "role", d.Role, "before", d.All.Format(time.RFC3339), "policy", awsiam.RevokedPolicyName)
+	return d
+}
+
 func (m *Manager) denyAtAWS(ctx context.Context, add []awsiam.RevokedSession, now time.Time, d *AWSDeny) error {
 	if m.Config.STSDialect == policy.DialectMinIO {
 		return errors.New("sts_dialect is minio, and MinIO has no IAM role policies to deny a session with")
@@ -161,6 +194,11 @@ func (m *Manager) denyAtAWS(ctx context.Context, add []awsiam.RevokedSession, no
 	if err != nil {
 		return err
 	}
-	d.Pruned, err = awsiam.DenySessions(ctx, api, m.Config.RoleARN, filepath.Join(m.Config.Home, "aws-revoke.lock"), add, now)
+	lock := filepath.Join(m.Config.Home, "aws-revoke.lock")
+	if !d.All.IsZero() {
+		d.Pruned, err = awsiam.DenyAllSessions(ctx, api, m.Config.RoleARN, lock, now)
+		return err
+	}
+	d.Pruned, err = awsiam.DenySessions(ctx, api, m.Config.RoleARN, lock, add, now)
 	return err
 }

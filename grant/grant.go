@@ -161,6 +161,7 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 		return Session{}, err
 	}
 	m.unmarkPending(id)
+	m.changed()
 	m.log().Info("granted", "session", s.Profile(), "services", levelsText(r.Access), "ttl", config.ShortDuration(r.TTL),
 		"expires", s.Expires.Format(time.RFC3339), "client", r.Client, "reason", r.Reason,
 		"access_key", MaskKey(creds.AccessKeyID))

@@ -41,6 +41,16 @@ type Manager struct {
 	// Audit receives one event per request, decision, grant, refusal,
 	// revoke and prune; nil records nothing.
 	Audit Auditor
+	// Changed, when set, is called after each grant and revoke, so that
+	// [Manager.PruneAtExpiry] can look at the expiries again. It must not
+	// block.
+	Changed func()
+}
+
+func (m *Manager) changed() {
+	if m.Changed != nil {
+		m.Changed()
+	}
 }
 
 // Auditor appends events to the audit log. Append returns only once the

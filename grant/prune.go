@@ -33,10 +33,10 @@ func (m *Manager) List(ctx context.Context) ([]Session, error) {
 }
 
 // Prune deletes the keychain items of expired grants, marking their profiles
-// expired, removes tombstones older than [TombstoneTTL], and deletes the
+// expired, removes tombstones older than [TombstoneTTL], deletes the
 // keychain items that grants killed mid-way left without a profile (see
-// [Manager.reconcile]). It takes the file lock only when there is something
-// to do.
+// [Manager.reconcile]), and ends this state directory's orphaned items (see
+// [Orphan]). It takes the file lock only when there is something to do.
 func (m *Manager) Prune(ctx context.Context) error {
 	_, err := m.prune(true)
 	return err
@@ -57,6 +57,7 @@ func (m *Manager) prune(reconcile bool) (*profiles.Set, error) {
 			break
 		}
 	}
+	var errs []error
 	if reconcile && !stale {
 		pending, err := m.pending()
 		if err != nil {
@@ -64,15 +65,28 @@ func (m *Manager) prune(reconcile bool) (*profiles.Set, error) {
 		}
 		stale = len(pending) > 0
 	}
-	if !stale {
-		return set, nil
+	if reconcile && !stale {
+		// A keychain that cannot be listed must not stop the rest.
+		orphans, err := m.orphans(set, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("looking for orphaned keychain items: %w", err))
+		}
+		stale = len(orphans) > 0
 	}
-	var errs []error
+	if !stale {
+		return set, errors.Join(errs...)
+	}
 	var after *profiles.Set
 	err = m.Profiles.Update(func(set *profiles.Set) error {
-		after, errs = set, m.pruneSet(set, now)
+		after, errs = set, append(errs, m.pruneSet(set, now)...)
 		if reconcile {
 			errs = append(errs, m.reconcile(set, now)...)
+			orphans, err := m.orphans(set, now)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("looking for orphaned keychain items: %w", err))
+			}
+			_, oerrs := m.endOrphans(audit.Pruned, orphans)
+			errs = append(errs, oerrs...)
 		}
 		return nil
 	})

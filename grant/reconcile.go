@@ -20,7 +20,8 @@ import (
 // The markers, not a listing of the keychain, say which items to look at:
 // keyctl, the Secret Service and the macOS keychain hold the grants of every
 // state directory of the user under one service name, so an item without a
-// profile in this file may well be another directory's live grant. Listing
+// profile in this file may well be another directory's live grant (the
+// orphan sweep, see [Orphan], tells them apart by reading each item). Listing
 // grants never reconciles, so it still never touches the keychain.
 //
 // A profile whose item is missing (a revoke killed after deleting the item)

@@ -3,9 +3,10 @@
 //
 // # Items
 //
-// One item per grant, keyed "tb-<id>", holding the credentials and their
-// expiry as JSON. Nothing else about a grant lives here: listing grants never
-// touches the keychain.
+// One item per grant, keyed "tb-<id>", holding the credentials, their
+// expiry and the state directory that made it as JSON ([Store.Owner]).
+// Nothing else about a grant lives here: listing grants never touches the
+// keychain.
 //
 // # Backends
 //
@@ -105,6 +106,9 @@ type Store struct {
 	backend string
 	// dir is the file backend's directory, for its error messages.
 	dir string
+	// home is the state directory the items this store writes belong to;
+	// see [Store.Owner].
+	home string
 	// kernel is set for a store [Open] made on the kernel keyring, whose
 	// items it also reaches by serial number; not for one [New] wraps.
 	kernel bool
@@ -161,7 +165,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s keyring: %w", name, err)
 	}
-	return &Store{ring: ring, backend: name, dir: cfg.FileDir, kernel: name == KeyCtl}, nil
+	return &Store{ring: ring, backend: name, dir: cfg.FileDir, home: opts.Dir, kernel: name == KeyCtl}, nil
 }
 
 // Available lists the backends of [Backends] that can be opened on this
@@ -204,9 +208,16 @@ func whyUnavailable(name string) string {
 }
 
 // New wraps an already opened keyring, such as keyring.NewArrayKeyring in
-// tests; backend is the name reported by [Store.Backend].
+// tests; backend is the name reported by [Store.Backend]. Its items record
+// no state directory; see [NewIn].
 func New(ring keyring.Keyring, backend string) *Store {
 	return &Store{ring: ring, backend: backend}
+}
+
+// NewIn is [New] for the state directory dir: the items it writes record
+// dir as their owner, as [Open]'s do.
+func NewIn(ring keyring.Keyring, backend, dir string) *Store {
+	return &Store{ring: ring, backend: backend, home: dir}
 }
 
 // Resolve turns a keyring_backend value into the backend [Open] will use:
@@ -270,19 +281,21 @@ func pinThread(backend string) (unpin func()) {
 // Backend names the backend in use, one of [Backends].
 func (s *Store) Backend() string { return s.backend }
 
-// item is what one keychain entry holds.
+// item is what one keychain entry holds. Home is the state directory that
+// made it; items written before it was recorded have none.
 type item struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
 	Expires         time.Time
+	Home            string `json:",omitempty"`
 }
 
 // Put stores the credentials of grant id, replacing any earlier item. A
 // keyctl item carries a kernel timeout at c.Expires: the kernel makes it
 // unreadable then, and collects it soon after.
 func (s *Store) Put(id string, c aws.Credentials) error {
-	data, err := json.Marshal(item{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires.UTC()})
+	data, err := json.Marshal(item{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires.UTC(), s.home})
 	if err != nil {
 		return err
 	}
@@ -368,6 +381,53 @@ func (s *Store) locked(k string, err error) error {
 // inside an agent's sandbox the user keyring is a new, empty one, and the
 // grants are found by serial number instead (readOutside, Linux only).
 func (s *Store) Get(id string) (aws.Credentials, error) {
+	v, err := s.read(id)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return aws.Credentials{
+		AccessKeyID:     v.AccessKeyID,
+		SecretAccessKey: v.SecretAccessKey,
+		SessionToken:    v.SessionToken,
+		Source:          ServiceName,
+		CanExpire:       true,
+		Expires:         v.Expires,
+	}, nil
+}
+
+// Owner says whose grant item id is and when its credentials expire, without
+// handing out the credentials; an error wraps [ErrNotFound] for a missing
+// item. It reads the item.
+func (s *Store) Owner(id string) (Owner, error) {
+	v, err := s.read(id)
+	if err != nil {
+		return Owner{}, err
+	}
+	return Owner{Home: v.Home, Expires: v.Expires, Shared: s.backend != File}, nil
+}
+
+// Owner describes a keychain item without its secret.
+type Owner struct {
+	// Home is the state directory whose grant made the item; empty for an
+	// item written before it was recorded.
+	Home string
+	// Expires is when the item's credentials expire, as STS reported it.
+	Expires time.Time
+	// Shared is set when the backend holds the items of every state
+	// directory of the user (all but the file backend, whose keyring is
+	// its directory's own).
+	Shared bool
+}
+
+// Of reports whether the item belongs to state directory home. An item of a
+// shared backend that records no directory belongs to none: it may be
+// another directory's.
+func (o Owner) Of(home string) bool {
+	return !o.Shared || o.Home != "" && o.Home == home
+}
+
+// read returns the item of grant id.
+func (s *Store) read(id string) (item, error) {
 	it, err := s.ring.Get(key(id))
 	if s.kernel && gone(err) {
 		err = keyring.ErrKeyNotFound
@@ -378,26 +438,19 @@ func (s *Store) Get(id string) (aws.Credentials, error) {
 		}
 	}
 	if errors.Is(err, keyring.ErrKeyNotFound) {
-		return aws.Credentials{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
+		return item{}, fmt.Errorf("%s: %w in the %s keyring", key(id), ErrNotFound, s.backend)
 	}
 	if err != nil && s.backend == File && wrongPassphrase(err) {
-		return aws.Credentials{}, s.locked(key(id), err)
+		return item{}, s.locked(key(id), err)
 	}
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("reading %s from the %s keyring: %w", key(id), s.backend, err)
+		return item{}, fmt.Errorf("reading %s from the %s keyring: %w", key(id), s.backend, err)
 	}
 	var v item
 	if err := json.Unmarshal(it.Data, &v); err != nil {
-		return aws.Credentials{}, fmt.Errorf("keychain item %s is not a timebound-iam grant: %w", key(id), err)
+		return item{}, fmt.Errorf("keychain item %s is not a timebound-iam grant: %w", key(id), err)
 	}
-	return aws.Credentials{
-		AccessKeyID:     v.AccessKeyID,
-		SecretAccessKey: v.SecretAccessKey,
-		SessionToken:    v.SessionToken,
-		Source:          ServiceName,
-		CanExpire:       true,
-		Expires:         v.Expires,
-	}, nil
+	return v, nil
 }
 
 // Delete removes the item of grant id. A missing item is not an error, so

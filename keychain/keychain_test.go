@@ -254,3 +254,53 @@ func TestIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestOwner: an item records the state directory that wrote it, and only a
+// shared backend's item of another directory, or of none, is not its own.
+func TestOwner(t *testing.T) {
+	ring := keyring.NewArrayKeyring(nil)
+	a := keychain.NewIn(ring, "array", "/state/a")
+	if err := a.Put("k3f9ab2c", creds); err != nil {
+		t.Fatal(err)
+	}
+	if err := keychain.New(ring, "array").Put("m4n5p6q7", creds); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, id, home string
+		want           bool
+	}{
+		{"own directory", "k3f9ab2c", "/state/a", true},
+		{"another directory", "k3f9ab2c", "/state/b", false},
+		{"no directory recorded", "m4n5p6q7", "/state/a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := a.Owner(tt.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.Of(tt.home); got != tt.want {
+				t.Errorf("Owner(%s).Of(%s) = %v, want %v (owner %+v)", tt.id, tt.home, got, tt.want, o)
+			}
+			if !o.Expires.Equal(creds.Expires) {
+				t.Errorf("Expires = %v, want %v", o.Expires, creds.Expires)
+			}
+		})
+	}
+	if _, err := a.Owner("zzzzzzzz"); !errors.Is(err, keychain.ErrNotFound) {
+		t.Errorf("Owner of a missing item: err = %v, want ErrNotFound", err)
+	}
+	// The file keyring is its directory's own: every item in it is.
+	dir := t.TempDir()
+	f, err := keychain.Open(keychain.Options{Backend: keychain.File, Dir: dir, Passphrase: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Put("k3f9ab2c", creds); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := f.Owner("k3f9ab2c"); err != nil || o.Home != dir || !o.Of("/elsewhere") {
+		t.Errorf("file item owner %+v, %v; want home %s, and the directory's own", o, err, dir)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
@@ -44,8 +46,11 @@ func revokeCommand() *cli.Command {
 				return err
 			}
 			var res []grant.RevokeResult
+			var listErr error
 			if c.Bool("all") {
-				res, err = m.RevokeAll(c.Context)
+				if res, err = m.RevokeAll(c.Context); errors.Is(err, grant.ErrUnlisted) {
+					listErr, err = err, nil
+				}
 			} else {
 				res, err = m.Revoke(c.Context, ids)
 			}
@@ -55,26 +60,39 @@ func revokeCommand() *cli.Command {
 			if len(res) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants to revoke\n", prog)
 			}
-			var auditErrs []error
+			var errs []error
 			for _, r := range res {
-				if r.Revoked {
+				switch {
+				case r.Orphan != "":
+					fmt.Fprintf(c.App.Writer, "revoked tb-%s (orphaned keychain item: %s)\n", r.ID, r.Orphan)
+				case r.Revoked:
 					fmt.Fprintf(c.App.Writer, "revoked tb-%s\n", r.ID)
-				} else {
+				default:
 					fmt.Fprintf(c.App.Writer, "tb-%s had already ended (%s)\n", r.ID, r.Status)
 				}
 				if r.AuditErr != nil {
-					auditErrs = append(auditErrs, r.AuditErr)
+					errs = append(errs, r.AuditErr)
 				}
 			}
 			// A missing audit record must not keep the AWS-side deny from
 			// happening: both run, and both failures are reported.
 			var awsErr error
-			if c.Bool("aws") && len(res) > 0 {
+			switch {
+			case c.Bool("aws") && c.Bool("all"):
+				// Also the copies of grants no profile or item lists.
+				awsErr = denyAllAtAWS(c, m, res)
+			case c.Bool("aws") && len(res) > 0:
 				awsErr = denyAtAWS(c, m, res)
+			}
+			if listErr != nil {
+				if awsErr != nil {
+					report(c.App.ErrWriter, awsErr)
+				}
+				return withHint(listErr, "the live grants above are revoked; fix the keychain, then run timebound-iam revoke --all again")
 			}
 			// The grants are ended either way; a missing record is still a
 			// failure the user must hear about.
-			if err := errors.Join(auditErrs...); err != nil {
+			if err := errors.Join(errs...); err != nil {
 				if awsErr != nil {
 					report(c.App.ErrWriter, awsErr)
 				}
@@ -85,15 +103,44 @@ func revokeCommand() *cli.Command {
 	}
 }
 
-// denyAtAWS runs the AWS side of revoke --aws, after the local revoke of res,
-// and prints what it did. Its failure is the command's error, worded so that
-// the local revoke is plainly done.
-func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error {
+// denyAllAtAWS runs the AWS side of revoke --aws --all, after the local
+// revoke of res, and prints what it did.
+func denyAllAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error {
+	d := m.DenyAllAtAWS(c.Context)
+	if d.Err != nil {
+		what := "nothing was live locally"
+		if len(res) > 0 {
+			what = "revoked " + strings.Join(profileNames(resultIDs(res)), ", ") + " locally"
+		}
+		err := fmt.Errorf("%s; %s", what, d.Failure())
+		switch {
+		case m.Config.STSDialect == policy.DialectMinIO:
+			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
+		case errors.Is(d.Err, awsiam.ErrNotPermitted):
+			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run timebound-iam revoke --aws --all again", m.Config.RoleARN)
+		}
+		return withHint(err, "once that is fixed, run timebound-iam revoke --aws --all again")
+	}
+	fmt.Fprintf(c.App.Writer, "denied every session of %s issued before %s at AWS (policy %s)\n", d.Role, d.All.UTC().Format(time.RFC3339), awsiam.RevokedPolicyName)
+	if len(d.Pruned) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), awsiam.RevokedPolicyName)
+	}
+	return nil
+}
+
+func resultIDs(res []grant.RevokeResult) []string {
 	ids := make([]string, len(res))
 	for i, r := range res {
 		ids[i] = r.ID
 	}
-	d := m.DenyAtAWS(c.Context, ids)
+	return ids
+}
+
+// denyAtAWS runs the AWS side of revoke --aws, after the local revoke of res,
+// and prints what it did. Its failure is the command's error, worded so that
+// the local revoke is plainly done.
+func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error {
+	d := m.DenyAtAWS(c.Context, res)
 	if d.Err != nil {
 		var revoked, ended []string
 		for _, r := range res {
@@ -124,7 +171,11 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 		return err
 	}
 	for _, id := range d.IDs {
-		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s)\n", id, awsiam.RevokedPolicyName, d.Role)
+		note := ""
+		if slices.Contains(d.Orphans, id) {
+			note = "; it had no profile to name its role, so this is role_arn"
+		}
+		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s%s)\n", id, awsiam.RevokedPolicyName, d.Role, note)
 	}
 	if len(d.Pruned) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), awsiam.RevokedPolicyName)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -120,23 +121,38 @@ func TestRevokeAWSMoto(t *testing.T) {
 		t.Errorf("sessions still lists tb-%s:\n%s", a, stdout)
 	}
 
-	t.Run("--all --aws adds every live grant in one write", func(t *testing.T) {
-		b, bExpires := grantJSON(t, "-s", "s3", "-t", "30m")
-		c, cExpires := grantJSON(t, "-s", "s3", "-t", "1h")
-		stdout, stderr, code := runCLI(t, "revoke", "--all", "--aws")
-		if code != 0 {
-			t.Fatalf("revoke --all --aws: exit %d\n%s", code, stderr)
-		}
-		for _, id := range []string{b, c} {
-			for _, line := range []string{"revoked tb-" + id + "\n", "denied tb-" + id + " at AWS (policy timebound-iam-revoked on " + role + ")\n"} {
-				if !strings.Contains(stdout, line) {
+	t.Run("--all --aws denies every earlier session in one statement", func(t *testing.T) {
+		allDoc := func(t *testing.T) (doc string) {
+			t.Helper()
+			b, _ := grantJSON(t, "-s", "s3", "-t", "30m")
+			c, _ := grantJSON(t, "-s", "s3", "-t", "1h")
+			stdout, stderr, code := runCLI(t, "revoke", "--all", "--aws")
+			if code != 0 {
+				t.Fatalf("revoke --all --aws: exit %d\n%s", code, stderr)
+			}
+			for _, id := range []string{b, c} {
+				if line := "revoked tb-" + id + "\n"; !strings.Contains(stdout, line) {
 					t.Errorf("stdout lacks %q:\n%s", line, stdout)
 				}
 			}
+			m := regexp.MustCompile(`denied every session of ` + regexp.QuoteMeta(role) + ` issued before (\S+) at AWS \(policy timebound-iam-revoked\)\n`).FindStringSubmatch(stdout)
+			if m == nil {
+				t.Fatalf("stdout does not say what --aws --all denied:\n%s", stdout)
+			}
+			if before, err := time.Parse(time.RFC3339, m[1]); err != nil || time.Since(before) > time.Minute || time.Until(before) > time.Second {
+				t.Errorf("bound %s, %v; want now", m[1], err)
+			}
+			return `{"Version":"2012-10-17","Statement":[` + denyStatement(a, aExpires) + `,{"Sid":"TimeboundIamRevokedAll","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + m[1] + `"}}}]}`
 		}
-		wantDoc := `{"Version":"2012-10-17","Statement":[` + denyStatement(a, aExpires) + `,` + denyStatement(b, bExpires) + `,` + denyStatement(c, cExpires) + `]}`
+		wantDoc := allDoc(t)
 		if got := policy(t); !sameJSON(t, got, wantDoc) {
 			t.Errorf("deny policy in IAM:\n%s\nwant %s", got, wantDoc)
+		}
+		time.Sleep(time.Second) // a later bound
+		// Again with two more grants: the statement is replaced, not added.
+		wantDoc = allDoc(t)
+		if got := policy(t); !sameJSON(t, got, wantDoc) {
+			t.Errorf("deny policy in IAM after a second --all --aws:\n%s\nwant %s", got, wantDoc)
 		}
 	})
 	t.Run("the ceiling policy is untouched", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
@@ -22,7 +23,9 @@ func serveCommand() *cli.Command {
 			"A grant that needs approval (config approval; by default any grant at level full) is shown\n" +
 			"to the user as a form through the MCP client's elicitation; it is made only if they accept,\n" +
 			"and refused when they decline or cancel, nobody answers within 5 minutes, or the client\n" +
-			"cannot show forms.",
+			"cannot show forms.\n\n" +
+			"While it runs it deletes each grant's keychain item at the grant's expiry (the kernel keyring\n" +
+			"does that by itself), and at least once a minute it looks for grants other processes made.",
 		Flags:  configFlags(),
 		Action: serve,
 	}
@@ -40,6 +43,19 @@ func serve(c *cli.Context) error {
 		log.Warn("grants will fail until the broker role is set", "err", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Items end at their grant's expiry, not at the next grant: the kernel
+	// keyring ends them by itself, the other backends need this prune.
+	wake := make(chan struct{}, 1)
+	m.Changed = func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	pruned := make(chan struct{})
+	defer func() { <-pruned }()
+	go func() { defer close(pruned); m.PruneAtExpiry(ctx, wake, time.After) }()
 	defer stop()
 	return mcpserver.NewServer(m, version).Run(ctx, &mcp.StdioTransport{})
 }

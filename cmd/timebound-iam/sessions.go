@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/urfave/cli/v2"
@@ -14,8 +15,11 @@ func sessionsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "sessions",
 		Usage: "list live grants",
+		Description: "Lists the live grants from the profiles file, and the keychain items of this state directory\n" +
+			"whose profile was removed or edited, as orphaned (revoke deletes them). Unlike\n" +
+			"list_active_sessions, it reads the keychain for those.",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print {\"sessions\": [...]} with the fields of list_active_sessions"},
+			&cli.BoolFlag{Name: "json", Usage: "print {\"sessions\": [...]} with the fields of list_active_sessions, and \"orphaned\": [...] for keychain items whose profile is gone"},
 		}, configFlags()...),
 		Action: func(c *cli.Context) error {
 			m, err := newManager(c, false, cliLogger(c))
@@ -26,10 +30,22 @@ func sessionsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, out)
+			// Unlike list_active_sessions, this reads the keychain: items
+			// whose profile is gone are shown, so that they can be revoked.
+			orphans, err := m.Orphans()
+			if err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "%s: warning: orphaned keychain items are not shown: %v\n", prog, err)
 			}
-			if len(out.Sessions) == 0 {
+			if c.Bool("json") {
+				full := sessionsJSON{SessionsOutput: out}
+				now := m.Now()
+				for _, o := range orphans {
+					full.Orphaned = append(full.Orphaned, orphanJSON{SessionID: o.ID, Profile: "tb-" + o.ID, Status: "orphaned", Why: o.Why,
+						ExpiresAt: o.Expires.UTC().Format(time.RFC3339), Remaining: o.Expires.Sub(now).Truncate(time.Second).String()})
+				}
+				return printJSON(c.App.Writer, full)
+			}
+			if len(out.Sessions) == 0 && len(orphans) == 0 {
 				fmt.Fprintf(c.App.ErrWriter, "%s: no live grants\n", prog)
 				return nil
 			}
@@ -53,7 +69,35 @@ func sessionsCommand() *cli.Command {
 				}
 				fmt.Fprintln(tw, line)
 			}
-			return tw.Flush()
+			now := m.Now()
+			for _, o := range orphans {
+				fmt.Fprintf(tw, "tb-%s\torphaned\t-\t%s\t%s\n", o.ID, o.Expires.UTC().Format(time.RFC3339), o.Expires.Sub(now).Truncate(time.Second))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, o := range orphans {
+				fmt.Fprintf(c.App.ErrWriter, "%s: tb-%s is an orphaned keychain item: %s; timebound-iam revoke tb-%s (or --all) deletes it\n", prog, o.ID, o.Why, o.ID)
+			}
+			return nil
 		},
 	}
+}
+
+// sessionsJSON is `sessions --json`: list_active_sessions's fields, and the
+// orphaned keychain items, which that tool does not look for.
+type sessionsJSON struct {
+	grant.SessionsOutput
+	Orphaned []orphanJSON `json:"orphaned,omitempty"`
+}
+
+// orphanJSON is a keychain item of this state directory whose grant has no
+// live profile; status is always "orphaned".
+type orphanJSON struct {
+	SessionID string `json:"session_id"`
+	Profile   string `json:"profile"`
+	Status    string `json:"status"`
+	Why       string `json:"why"`
+	ExpiresAt string `json:"expires_at"`
+	Remaining string `json:"remaining"`
 }

@@ -158,6 +158,13 @@ func parseRevoked(raw json.RawMessage) (RevokedSession, bool) {
 // document's Version and Id, are kept as they are. It fails when existing is
 // not a policy document, or when the result exceeds IAM's limit.
 func revokedPolicy(existing string, add []RevokedSession, now time.Time) (doc string, pruned []string, err error) {
+	return revisePolicy(existing, add, time.Time{}, now)
+}
+
+// revisePolicy is [revokedPolicy] that, when before is not zero, also
+// denies every session of the role issued before it, in one statement that
+// replaces any earlier one of its kind (see [DenyAllSessions]).
+func revisePolicy(existing string, add []RevokedSession, before, now time.Time) (doc string, pruned []string, err error) {
 	var old struct {
 		Version   string          `json:"Version"`
 		ID        string          `json:"Id"`
@@ -196,6 +203,13 @@ func revokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 	var out []json.RawMessage
 	foreignSids := map[string]bool{}
 	for _, raw := range statements {
+		if t, ok := parseRevokedAll(raw); ok {
+			// Replaced by the new bound, or past any session's life.
+			if before.IsZero() && !allExpired(t, now) {
+				out = append(out, raw)
+			}
+			continue
+		}
 		s, ours := parseRevoked(raw)
 		if !ours {
 			var sid struct{ Sid string }
@@ -223,6 +237,14 @@ func revokedPolicy(existing string, add []RevokedSession, now time.Time) (doc st
 			continue
 		}
 		st := s.statement()
+		if foreignSids[st.Sid] {
+			return "", nil, fmt.Errorf("the role's inline policy %q already has a statement with Sid %q that this tool did not write: rename or remove it, then revoke again", RevokedPolicyName, st.Sid)
+		}
+		b, _ := json.Marshal(st)
+		out = append(out, b)
+	}
+	if !before.IsZero() {
+		st := allStatement(before)
 		if foreignSids[st.Sid] {
 			return "", nil, fmt.Errorf("the role's inline policy %q already has a statement with Sid %q that this tool did not write: rename or remove it, then revoke again", RevokedPolicyName, st.Sid)
 		}
@@ -308,6 +330,12 @@ func IsAWSEndpoint(endpoint string) bool {
 // expired, returning their ids. The read, merge and write happen under the
 // file lock lockPath. It does not revoke locally: the caller has.
 func DenySessions(ctx context.Context, api RolePolicyAPI, roleARN, lockPath string, add []RevokedSession, now time.Time) (pruned []string, err error) {
+	return writeRevoked(ctx, api, roleARN, lockPath, add, time.Time{}, now)
+}
+
+// writeRevoked reads, revises (see [revisePolicy]) and writes the role's
+// [RevokedPolicyName] policy under the file lock lockPath.
+func writeRevoked(ctx context.Context, api RolePolicyAPI, roleARN, lockPath string, add []RevokedSession, before, now time.Time) (pruned []string, err error) {
 	role := RoleNameOf(roleARN)
 	// Read, merge, write: two revokes at once would each write the policy
 	// they read, and one session would go missing. A lock serialises the
@@ -331,7 +359,7 @@ func DenySessions(ctx context.Context, api RolePolicyAPI, roleARN, lockPath stri
 	default:
 		existing = aws.ToString(got.PolicyDocument)
 	}
-	doc, pruned, err := revokedPolicy(existing, add, now)
+	doc, pruned, err := revisePolicy(existing, add, before, now)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,7 @@ type RevokeOutput struct {
 	Profile   string `json:"profile"`
 	Revoked   bool   `json:"revoked" jsonschema:"true when this call ended a live grant; false when it had already expired or been revoked"`
 	Status    string `json:"status" jsonschema:"the grant's state now: revoked or expired"`
+	Orphaned  string `json:"orphaned,omitempty" jsonschema:"present when the grant's keychain item had no live profile (its section was removed or edited): what happened to the profile; the item was deleted all the same"`
 	// The AWS side, present only when aws was true.
 	AWSRevoked *bool  `json:"aws_revoked,omitempty" jsonschema:"only with aws: true when AWS refuses the grant's credentials too: the broker role now denies its session, or they had expired; false when only the local revoke happened"`
 	AWSDetail  string `json:"aws_detail,omitempty" jsonschema:"only with aws: what happened at AWS, in a sentence"`
@@ -217,14 +218,14 @@ func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeI
 		return nil, RevokeOutput{}, err
 	}
 	r := res[0]
-	out := RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status)}
+	out := RevokeOutput{SessionID: r.ID, Profile: profiles.Prefix + r.ID, Revoked: r.Revoked, Status: string(r.Status), Orphaned: r.Orphan}
 	if r.AuditErr != nil {
 		out.AuditError = r.AuditErr.Error()
 	}
 	if in.AWS {
 		// After the local revoke, whatever happens here: its failure is in
 		// the result, not a tool error, since the grant did end.
-		d := h.m.DenyAtAWS(ctx, []string{r.ID})
+		d := h.m.DenyAtAWS(ctx, res)
 		ok := d.Denied()
 		out.AWSRevoked, out.AWSDetail = &ok, d.Detail()
 		if !ok {

@@ -114,7 +114,7 @@ func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	for _, o := range opts {
 		o(h)
 	}
-	h.m.Keys = keychain.New(h.ring, "array")
+	h.m.Keys = keychain.NewIn(h.ring, "array", home)
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
