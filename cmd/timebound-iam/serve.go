@@ -56,6 +56,8 @@ func serve(c *cli.Context) error {
 	pruned := make(chan struct{})
 	defer func() { <-pruned }()
 	go func() { defer close(pruned); m.PruneAtExpiry(ctx, wake, time.After) }()
+	// Deferred calls run last first: this stop ends the timer's loop before
+	// the wait above, once the server returns.
 	defer stop()
 	return mcpserver.NewServer(m, version).Run(ctx, &mcp.StdioTransport{})
 }
