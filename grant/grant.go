@@ -246,7 +246,7 @@ func (m *Manager) checkMaxGrants(set *profiles.Set) error {
 		}
 	}
 	if live >= m.Config.MaxGrants {
-		return fmt.Errorf("max_grants is %d and %d %s live; revoke one (revoke_access, or timebound-iam revoke) or wait for one to expire", m.Config.MaxGrants, live, plural(live, "grant is", "grants are"))
+		return m.Config.NoteLimit("max_grants", fmt.Errorf("max_grants is %d and %d %s live; revoke one (revoke_access, or timebound-iam revoke) or wait for one to expire", m.Config.MaxGrants, live, plural(live, "grant is", "grants are")))
 	}
 	return nil
 }

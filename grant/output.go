@@ -56,6 +56,8 @@ type SessionsOutput struct {
 // ServicesOutput is list_services's result.
 type ServicesOutput struct {
 	Services []ServiceOutput `json:"services"`
+	// Limits are the limits every grant must fit, with where each came from.
+	Limits []config.Limit `json:"limits" jsonschema:"the limits every grant must fit (services, max_ttl, max_grants, approval, approval_services, role_arn) and where each came from; one set by the managed policy cannot be raised by any user setting"`
 }
 
 // Usage is the command line an agent runs with a grant.

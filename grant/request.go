@@ -79,7 +79,7 @@ func (r Request) validate(cfg config.Config) ([]string, error) {
 			return nil, fmt.Errorf("services[%d] %q is not an AWS service prefix in the catalog; list_services shows the allowed names (e.g. \"s3\", \"ec2\", \"lambda\")", i, a.Service)
 		}
 		if !cfg.Allows(a.Service) {
-			return nil, fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.AllowedText())
+			return nil, cfg.NoteLimit("services", fmt.Errorf("services[%d] %q is not allowed here; allowed: %s", i, a.Service, cfg.AllowedText()))
 		}
 		if seen[a.Service] {
 			return nil, fmt.Errorf("services[%d] %q is listed twice; list each service once", i, a.Service)
@@ -92,7 +92,7 @@ func (r Request) validate(cfg config.Config) ([]string, error) {
 			return nil, fmt.Errorf("services[%d]: %w", i, err)
 		}
 		if max, ok := cfg.MaxLevel(a.Service); ok && !a.Level.AtMost(max) {
-			return nil, fmt.Errorf("services[%d] %q at %s is over this config's limit: %s is allowed up to %s (services in %s)", i, a.Service, a.Level, a.Service, max, cfg.ConfigFile())
+			return nil, fmt.Errorf("services[%d] %q at %s is over this config's limit: %s is allowed up to %s (services, from %s)", i, a.Service, a.Level, a.Service, max, cfg.From("services"))
 		}
 	}
 	arns, err := policy.ResourceARNs(r.Access, r.Resources)
@@ -105,5 +105,5 @@ func (r Request) validate(cfg config.Config) ([]string, error) {
 	if strings.IndexFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\t' }) >= 0 {
 		return nil, fmt.Errorf("reason contains control characters; use one line of plain text")
 	}
-	return arns, checkTTL(r.TTL, cfg.MaxTTL)
+	return arns, cfg.NoteLimit("max_ttl", checkTTL(r.TTL, cfg.MaxTTL))
 }

@@ -25,7 +25,7 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		p.Decline(grant.ApproverTerminal, "no terminal")
 		return withHint(fmt.Errorf("this grant (%s) needs approval, and stdin is not a terminal to ask on; no grant was made", grantText(p)),
-			"run it in a terminal, where you are asked to approve it; or change approval (now %q) in %s", m.Config.ApprovalSetting(), m.Config.ConfigFile())
+			"run it in a terminal, where you are asked to approve it; or %s", m.Config.ChangeHint("approval", m.Config.ApprovalSetting()))
 	}
 	fmt.Fprintf(stderr, "%s: this grant needs your approval:\n", prog)
 	for _, line := range strings.SplitAfter(strings.TrimSuffix(p.Prompt.String(), "\n"), "\n") {

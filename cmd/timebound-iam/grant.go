@@ -70,6 +70,7 @@ func grantFrom(ctx context.Context, m *grant.Manager, in grantInput, stdin io.Re
 		return grant.Session{}, grant.Request{}, err
 	}
 	ttl, err := grant.ParseTTL(in.ttl, m.Config.DefaultTTL, m.Config.MaxTTL)
+	err = m.Config.NoteLimit("max_ttl", err)
 	if err != nil {
 		return grant.Session{}, grant.Request{}, err
 	}

@@ -21,7 +21,7 @@ func servicesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			out := grant.ServicesOutput{Services: grant.ServiceList(cfg)}
+			out := grant.ServicesOutput{Services: grant.ServiceList(cfg), Limits: cfg.Limits()}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, out)
 			}
@@ -29,6 +29,14 @@ func servicesCommand() *cli.Command {
 			fmt.Fprintln(tw, "NAME\tLEVELS\tTITLE")
 			for _, s := range out.Services {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, strings.Join(s.Levels, ","), s.Title)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer)
+			fmt.Fprintln(tw, "LIMIT\tVALUE\tSOURCE")
+			for _, l := range out.Limits {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Key, l.Value, l.Source)
 			}
 			return tw.Flush()
 		},

@@ -75,6 +75,12 @@ type Config struct {
 	// ApprovalTimeout is how long a person has to answer an approval
 	// request; not a config key.
 	ApprovalTimeout time.Duration
+	// Sources says where each key's value came from: the config file's
+	// path, an environment variable, "a flag", or the managed policy. A key
+	// it does not name has its default. See [Config.Limits].
+	Sources map[string]string
+	// PolicyFile is the managed policy's path when one is in effect.
+	PolicyFile string
 }
 
 // MinTTL is the shortest grant STS issues.
@@ -129,45 +135,89 @@ func Home(getenv func(string) string) (string, error) {
 
 // Load reads home/config (a missing file is an empty config), applies
 // the environment, then overrides (flag values by config key; empty values
-// are ignored). Precedence: overrides, then environment, then file.
+// are ignored). Precedence: overrides, then environment, then file. Over all
+// of them, the managed policy at [ManagedPolicyPath] caps the limits; see
+// [ReadPolicy].
 func Load(home string, getenv func(string) string, overrides map[string]string) (Config, error) {
-	values := map[string]string{}
+	return load(home, getenv, overrides, ManagedPolicyPath())
+}
+
+// load is [Load] with the managed policy at policyPath.
+func load(home string, getenv func(string) string, overrides map[string]string, policyPath string) (Config, error) {
 	path := filepath.Join(home, FileName)
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return Config{}, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if len(data) > 0 {
-		f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
-		if err != nil {
-			// ini.v1 names no line; checkSyntax finds the one it refused.
-			if serr := checkSyntax(path, data); serr != nil {
-				return Config{}, serr
-			}
-			return Config{}, fmt.Errorf("%s is not valid INI: %w", path, err)
-		}
-		for _, s := range f.Sections() {
-			if s.Name() != ini.DefaultSection && len(s.Keys()) > 0 {
-				return Config{}, fmt.Errorf("%s: section [%s]: put keys at the top level, without a section", path, s.Name())
-			}
-		}
-		for _, k := range f.Section(ini.DefaultSection).Keys() {
-			if !slices.Contains(configKeys, k.Name()) {
-				return Config{}, fmt.Errorf("%s: unknown key %q; known keys: %s", path, k.Name(), strings.Join(configKeys, ", "))
-			}
-			values[k.Name()] = k.String()
-		}
+	values, err := parseINI(path, data, configKeys)
+	if err != nil {
+		return Config{}, err
+	}
+	sources := map[string]string{}
+	for k := range values {
+		sources[k] = path
 	}
 	for env, key := range envKeys {
 		if v := getenv(env); v != "" {
-			values[key] = v
+			values[key], sources[key] = v, env
 		}
 	}
 	for k, v := range overrides {
 		if v != "" {
-			values[k] = v
+			values[k], sources[k] = v, "a flag"
 		}
 	}
+	cfg, err := parse(home, values, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Sources = sources
+	pol, err := ReadPolicy(policyPath)
+	if err != nil || pol == nil {
+		return cfg, err
+	}
+	pc, err := parse(home, pol.Values, func(string) string { return "" })
+	if err != nil {
+		return Config{}, fmt.Errorf("managed policy %s: %w", pol.Path, err)
+	}
+	if err := cfg.applyPolicy(pol, pc); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// parseINI reads data, the config file at path, as the keys it sets; only
+// keys in known are allowed, at the top level.
+func parseINI(path string, data []byte, known []string) (map[string]string, error) {
+	values := map[string]string{}
+	if len(data) == 0 {
+		return values, nil
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{Insensitive: false}, data)
+	if err != nil {
+		// ini.v1 names no line; checkSyntax finds the one it refused.
+		if serr := checkSyntax(path, data); serr != nil {
+			return nil, serr
+		}
+		return nil, fmt.Errorf("%s is not valid INI: %w", path, err)
+	}
+	for _, s := range f.Sections() {
+		if s.Name() != ini.DefaultSection && len(s.Keys()) > 0 {
+			return nil, fmt.Errorf("%s: section [%s]: put keys at the top level, without a section", path, s.Name())
+		}
+	}
+	for _, k := range f.Section(ini.DefaultSection).Keys() {
+		if !slices.Contains(known, k.Name()) {
+			return nil, fmt.Errorf("%s: unknown key %q; known keys: %s", path, k.Name(), strings.Join(known, ", "))
+		}
+		values[k.Name()] = k.String()
+	}
+	return values, nil
+}
+
+// parse turns the keys' values into a Config, checking each.
+func parse(home string, values map[string]string, getenv func(string) string) (Config, error) {
+	var err error
 	cfg := Config{
 		Home:           home,
 		RoleARN:        values["role_arn"],

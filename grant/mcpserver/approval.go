@@ -391,8 +391,8 @@ func approvalMessage(p *grant.Pending) string {
 
 // approveInstead tells the agent how a person can approve the grant instead.
 func (a *approvals) approveInstead(p *grant.Pending) string {
-	return fmt.Sprintf("Tell the user; they can make this grant in a terminal with `%s`, where they are asked to approve it, or change approval (now %q) in %s.",
-		p.Command(), a.m.Config.ApprovalSetting(), a.m.Config.ConfigFile())
+	return fmt.Sprintf("Tell the user; they can make this grant in a terminal with `%s`, where they are asked to approve it, or %s.",
+		p.Command(), a.m.Config.ChangeHint("approval", a.m.Config.ApprovalSetting()))
 }
 
 // declined says that p was not approved, and what the agent does next.

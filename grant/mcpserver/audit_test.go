@@ -232,7 +232,6 @@ func TestLimitServiceLevel(t *testing.T) {
 		}
 		h.m.Config = cfg
 	})
-	cfgFile := h.m.Config.ConfigFile()
 	for _, ok := range []struct{ service, level string }{
 		{"s3", "view_only"}, {"s3", "read_only"}, {"ec2", "view_only"}, {"logs", "full"}, {"lambda", "full"},
 	} {
@@ -243,7 +242,7 @@ func TestLimitServiceLevel(t *testing.T) {
 		level    string
 		want     string
 	}{
-		{[]string{"s3"}, "full", `services[0] "s3" at full is over this config's limit: s3 is allowed up to read_only (services in ` + cfgFile + ")"},
+		{[]string{"s3"}, "full", `services[0] "s3" at full is over this config's limit: s3 is allowed up to read_only (services, from a flag)`},
 		{[]string{"logs", "ec2"}, "read_only", `services[1] "ec2" at read_only is over this config's limit: ec2 is allowed up to view_only`},
 		{[]string{"ec2"}, "full", `ec2 is allowed up to view_only`},
 		{[]string{"iam"}, "read_only", `services[0] "iam" is not allowed here; allowed: s3:read_only, logs, ec2:view_only, lambda:full`},

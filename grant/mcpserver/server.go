@@ -119,6 +119,7 @@ func (h handlers) grant(ctx context.Context, req *mcp.CallToolRequest, in GrantA
 	level, err := policy.ParseLevel("level", in.Level)
 	if err == nil {
 		r.TTL, err = grant.ParseTTL(in.TTL, h.m.Config.DefaultTTL, h.m.Config.MaxTTL)
+		err = h.m.Config.NoteLimit("max_ttl", err)
 	}
 	for _, s := range in.Services {
 		r.Access = append(r.Access, policy.Access{Service: s, Level: policy.Level(in.Level)})
@@ -209,7 +210,7 @@ func addListTool[Out any](s *mcp.Server, t *mcp.Tool, list func(context.Context)
 }
 
 func (h handlers) services(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, grant.ServicesOutput, error) {
-	return nil, grant.ServicesOutput{Services: grant.ServiceList(h.m.Config)}, nil
+	return nil, grant.ServicesOutput{Services: grant.ServiceList(h.m.Config), Limits: h.m.Config.Limits()}, nil
 }
 
 func (h handlers) revoke(ctx context.Context, _ *mcp.CallToolRequest, in RevokeInput) (*mcp.CallToolResult, RevokeOutput, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/timebound-iam/timebound-iam/grant/config"
 )
@@ -30,4 +31,21 @@ func (d *Doctor) checkConfig() Check {
 	}
 	return ok(ConfigCheck, fmt.Sprintf("%s: role %s, region %s, max_ttl %s, services %s",
 		path, cfg.RoleARN, cfg.Region, config.ShortDuration(cfg.MaxTTL), services))
+}
+
+// checkLimits lists the limits every grant must fit and where each came
+// from. Without a managed policy they are the user's own settings, which
+// any process running as the user can change: said, but not a warning, since
+// a single-user machine may want exactly that.
+func (d *Doctor) checkLimits() Check {
+	cfg := d.Config
+	parts := make([]string, 0, 6)
+	for _, l := range cfg.Limits() {
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", l.Key, l.Value, l.Source))
+	}
+	where := "no managed policy at " + config.ManagedPolicyPath() + ", so these are your own settings, which any process running as you can change"
+	if cfg.PolicyFile != "" {
+		where = "managed policy " + cfg.PolicyFile + " caps them"
+	}
+	return ok(LimitsCheck, where+": "+strings.Join(parts, "; "))
 }

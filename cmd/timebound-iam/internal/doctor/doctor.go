@@ -58,6 +58,7 @@ const (
 // The check names, as printed and as in --json.
 const (
 	ConfigCheck      = "config"
+	LimitsCheck      = "limits"
 	KeyringCheck     = "keyring"
 	CredentialsCheck = "base-credentials"
 	RoleCheck        = "role"
@@ -68,7 +69,7 @@ const (
 )
 
 // Names lists the checks in the order [Doctor.Run] reports them.
-var Names = []string{ConfigCheck, KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, FallbackCheck, ProfilesCheck}
+var Names = []string{ConfigCheck, LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, FallbackCheck, ProfilesCheck}
 
 // Check is the result of one check. Hint is empty when Status is [OK].
 type Check struct {
@@ -202,11 +203,12 @@ func (d *Doctor) run(ctx context.Context) []Check {
 	put(d.checkConfig())
 	put(d.checkFallback())
 	if d.ConfigErr != nil {
-		for _, name := range []string{KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, ProfilesCheck} {
+		for _, name := range []string{LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, ProfilesCheck} {
 			put(skipped(name, "the config did not load", ConfigCheck))
 		}
 		return res
 	}
+	put(d.checkLimits())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		keys, c := d.checkKeyring()
