@@ -74,7 +74,7 @@ type userRig struct {
 	scan      *granttest.SecretScan
 }
 
-func newUserRig(t *testing.T) *userRig {
+func newUserRig(t *testing.T, buildFlags ...string) *userRig {
 	t.Helper()
 	// t.TempDir is 0700 and root's: the other user could not reach into it.
 	work, err := os.MkdirTemp("", "timebound-iam-users-")
@@ -85,7 +85,7 @@ func newUserRig(t *testing.T) *userRig {
 	if err := os.Chmod(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bin := goBuild(t, filepath.Join(work, "timebound-iam"), ".")
+	bin := goBuild(t, filepath.Join(work, "timebound-iam"), ".", buildFlags...)
 	sts, err := granttest.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +100,11 @@ func newUserRig(t *testing.T) *userRig {
 
 // run runs timebound-iam as u with state directory state.
 func (r *userRig) run(u osUser, state string, args ...string) (stdout, stderr string, err error) {
+	return r.runEnv(u, state, nil, args...)
+}
+
+// runEnv is run with env added to the environment, overriding it.
+func (r *userRig) runEnv(u osUser, state string, env []string, args ...string) (stdout, stderr string, err error) {
 	cmd := u.as(exec.Command(r.bin, args...))
 	cmd.Dir = r.work
 	cmd.Env = []string{
@@ -115,6 +120,7 @@ func (r *userRig) run(u osUser, state string, args ...string) (stdout, stderr st
 		"AWS_CONFIG_FILE=/nonexistent",
 		"AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
 	}
+	cmd.Env = append(cmd.Env, env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()

@@ -137,7 +137,9 @@ var approvalRank = map[string]int{ApprovalNever: 0, ApprovalFull: 1, ApprovalAlw
 func (c *Config) applyPolicy(p *Policy, pc Config) error {
 	from := "managed policy " + p.Path
 	c.PolicyFile = p.Path
-	set := func(key string) bool { _, ok := p.Values[key]; return ok }
+	// An empty value sets nothing: "services =" would otherwise read as
+	// "every service".
+	set := func(key string) bool { return strings.TrimSpace(p.Values[key]) != "" }
 	if set("role_arn") {
 		if err := pc.CheckRole(); err != nil {
 			return fmt.Errorf("managed policy %s: %w", p.Path, err)
@@ -274,4 +276,42 @@ func (c Config) ChangeHint(key, now string) string {
 		return fmt.Sprintf("ask an administrator: %s (now %q) is set by the managed policy %s", key, now, c.PolicyFile)
 	}
 	return fmt.Sprintf("change %s (now %q) in %s", key, now, c.ConfigFile())
+}
+
+// PolicyText checks values, managed policy keys and their values, as [Load]
+// would read them from the policy file, and writes them as that file: the
+// keys in the order of [PolicyKeys], under a comment saying what the file is.
+func PolicyText(values map[string]string) (string, error) {
+	var b strings.Builder
+	b.WriteString("# timebound-iam managed policy: a ceiling on every grant made on this machine.\n" +
+		"# A user's config, environment or flags may tighten these limits, never loosen them.\n" +
+		"# Written by timebound-iam setup policy; keep it owned by root and writable by root only.\n")
+	for k, v := range values {
+		if !slices.Contains(PolicyKeys, k) {
+			return "", fmt.Errorf("%q is not a managed policy key; known keys: %s", k, strings.Join(PolicyKeys, ", "))
+		}
+		if strings.ContainsAny(v, "\n\r") {
+			return "", fmt.Errorf("%s: the value holds a line break; give it on one line", k)
+		}
+	}
+	for _, k := range PolicyKeys {
+		if v := strings.TrimSpace(values[k]); v != "" {
+			fmt.Fprintf(&b, "%s = %s\n", k, v)
+		}
+	}
+	text := b.String()
+	parsed, err := parseINI("the policy", []byte(text), PolicyKeys)
+	if err != nil {
+		return "", err
+	}
+	pc, err := parse("", parsed, func(string) string { return "" })
+	if err != nil {
+		return "", err
+	}
+	if parsed["role_arn"] != "" {
+		if err := pc.CheckRole(); err != nil {
+			return "", err
+		}
+	}
+	return text, nil
 }

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
 func TestConfig(t *testing.T) {
@@ -77,4 +81,19 @@ func TestConfig(t *testing.T) {
 			t.Error("skipped checks must not count as failures")
 		}
 	})
+}
+
+func TestLimits(t *testing.T) {
+	d := &Doctor{Config: config.Config{MaxTTL: time.Hour, MaxGrants: 2, Approval: config.ApprovalFull, Services: []string{"s3"},
+		PolicyFile: "/etc/timebound-iam/policy", Sources: map[string]string{"max_ttl": "managed policy /etc/timebound-iam/policy", "services": "/home/a/config"}}}
+	c := d.checkLimits()
+	for _, want := range []string{"managed policy /etc/timebound-iam/policy caps them: ", "services s3 (/home/a/config)", "max_ttl 1h (managed policy /etc/timebound-iam/policy)", "max_grants 2 (default)", "role_arn not set (default)"} {
+		if c.Status != OK || !strings.Contains(c.Detail, want) {
+			t.Errorf("%s %s: %q lacks %q", c.Name, c.Status, c.Detail, want)
+		}
+	}
+	d.Config.PolicyFile = ""
+	if c := d.checkLimits(); !strings.HasPrefix(c.Detail, "no managed policy at "+config.ManagedPolicyPath()+", so these are your own settings, which any process running as you can change: ") {
+		t.Errorf("without a policy: %q", c.Detail)
+	}
 }
