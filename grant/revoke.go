@@ -125,7 +125,9 @@ func (m *Manager) revoke(pick func(*profiles.Set, time.Time) ([]string, map[stri
 			if o, ok := orphans[id]; ok {
 				ended, errs := m.endOrphans(audit.Revoked, []Orphan{o})
 				if len(ended) == 0 {
-					return errors.Join(errs...)
+					err := errors.Join(errs...)
+					m.recordRevokeFailure(id, err)
+					return err
 				}
 				res := RevokeResult{ID: id, Revoked: true, Status: profiles.Revoked, Orphan: o.Why, Expires: o.Expires}
 				res.AuditErr = errors.Join(errs...)
@@ -138,6 +140,7 @@ func (m *Manager) revoke(pick func(*profiles.Set, time.Time) ([]string, map[stri
 				continue
 			}
 			if err := m.keysFor(e.Helper.Backend).Delete(id); err != nil {
+				m.recordRevokeFailure(id, err)
 				return err
 			}
 			e.Status, e.Revoked = profiles.Revoked, now
@@ -195,4 +198,12 @@ type otherBackend string
 
 func (b otherBackend) Delete(id string) error {
 	return fmt.Errorf("grant %s%s is in the %s keyring but this run uses another; set keyring_backend = %s to revoke it", profiles.Prefix, id, string(b), string(b))
+}
+
+// recordRevokeFailure records that revoking grant id failed with err, so the
+// audit log shows a revoke that was asked for and did not happen: the item
+// and the profile stay as they were.
+func (m *Manager) recordRevokeFailure(id string, err error) {
+	m.recordQuietly(audit.Event{Event: audit.Failed, Session: profiles.Prefix + id,
+		Detail: "revoke failed; the keychain item and the profile stay: " + err.Error()})
 }

@@ -14,6 +14,9 @@ const (
 	Refused   = "refused"   // the grant was not made; Detail says why
 	Revoked   = "revoked"   // a live grant was ended on request
 	Pruned    = "pruned"    // an expired grant's keychain item was deleted
+	// Failed: a revoke could not delete a grant's keychain item, which
+	// stays; Detail says why.
+	Failed = "failed"
 )
 
 // Event is one entry before it is chained. It never holds a secret: at most

@@ -13,6 +13,8 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/aws/smithy-go"
+	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/audit"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/mcpserver"
 )
@@ -144,5 +146,68 @@ func TestMCPGrantAccessStorageFailure(t *testing.T) {
 				h.checkNothingLeft()
 			}
 		})
+	}
+}
+
+// removeFails is a keyring whose Remove fails while fail is set, as a locked
+// keychain or a D-Bus error does.
+type removeFails struct {
+	keyring.Keyring
+	fail atomic.Bool
+}
+
+func (r *removeFails) Remove(key string) error {
+	if r.fail.Load() {
+		return errors.New("keychain is locked")
+	}
+	return r.Keyring.Remove(key)
+}
+
+// TestMCPRevokeKeychainDeleteFails: when the keychain refuses to delete, a
+// revoke of a live grant and of an orphaned item (its section cut out of the
+// AWS config file) each fail with the keychain's error, change nothing (the
+// item stays, the profile stays live, the file is as it was) and leave a
+// "failed" entry in the audit log. Once the keychain works, both revoke.
+func TestMCPRevokeKeychainDeleteFails(t *testing.T) {
+	ring := &removeFails{}
+	h := newHarness(t, func(h *harness) { ring.Keyring = h.array; h.ring = ring })
+	live := h.grant([]string{"s3"}, "read_only", "30m")
+	orphan := h.grant([]string{"s3"}, "read_only", "30m")
+	cutSection(t, h.m.Profiles.Path, orphan.Profile)
+	before := h.profilesText()
+	ring.fail.Store(true)
+
+	for _, g := range []grant.GrantOutput{live, orphan} {
+		msg := h.toolErr("revoke_access", map[string]any{"session_id": g.Profile})
+		if !strings.Contains(msg, "keychain is locked") {
+			t.Errorf("revoke %s: tool error %q does not say why", g.Profile, msg)
+		}
+		entries := h.auditEntries()
+		last := entries[len(entries)-1]
+		if last.Event != audit.Failed || last.Session != g.Profile || !strings.Contains(last.Detail, "revoke failed; the keychain item and the profile stay: ") || !strings.Contains(last.Detail, "keychain is locked") {
+			t.Errorf("revoke %s: last audit entry %+v; want a failed revoke", g.Profile, last)
+		}
+	}
+	if got := h.keychainKeys(); !slices.Equal(got, []string{live.Profile, orphan.Profile}) && !slices.Equal(got, []string{orphan.Profile, live.Profile}) {
+		t.Errorf("keychain items %v; want both still there", got)
+	}
+	if after := h.profilesText(); after != before {
+		t.Errorf("a failed revoke changed the profiles file:\n%s\nwas:\n%s", after, before)
+	}
+	if got := h.sessions(); len(got) != 1 || got[0].Profile != live.Profile {
+		t.Errorf("sessions %+v; want %s still live", got, live.Profile)
+	}
+
+	ring.fail.Store(false)
+	// The orphan first: a successful revoke prunes orphans after it.
+	for _, g := range []grant.GrantOutput{orphan, live} {
+		var out mcpserver.RevokeOutput
+		h.ok("revoke_access", map[string]any{"session_id": g.Profile}, &out)
+		if !out.Revoked {
+			t.Errorf("revoke %s once the keychain works: %+v", g.Profile, out)
+		}
+	}
+	if got := h.keychainKeys(); len(got) != 0 {
+		t.Errorf("keychain items %v left", got)
 	}
 }
