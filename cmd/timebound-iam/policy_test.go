@@ -199,3 +199,30 @@ func checkRootOnly(t *testing.T, path string, want os.FileMode) {
 		t.Errorf("%s: uid %d, mode %04o; want root's, %04o", path, sys.Uid, st.Mode().Perm(), want)
 	}
 }
+
+// TestWritePolicyFailsWhole: a policy that cannot be put in place (here a
+// directory stands where the file goes) is an error, and no partial or
+// temporary file is left beside it.
+func TestWritePolicyFailsWhole(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("writing a managed policy needs root")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy")
+	if err := os.MkdirAll(filepath.Join(path, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePolicy(path, "max_ttl = 1h\n"); err == nil {
+		t.Fatal("writePolicy over a directory succeeded")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "policy" || !entries[0].IsDir() {
+		t.Errorf("left in %s: %v; want only the directory that was in the way", dir, entries)
+	}
+	if _, err := config.ReadPolicy(path); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+		t.Errorf("ReadPolicy of a directory: %v", err)
+	}
+}
