@@ -83,7 +83,7 @@ func TestSetupAgentWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mcp.MCPServers["timebound-iam"]
-	if s.Command != exe || strings.Join(s.Args, " ") != "serve" || mcp.MCPServers["other"].Command != "x" || len(mcp.Extra) != 2 {
+	if s.Command != exe || strings.Join(s.Args, " ") != "serve --home "+state || mcp.MCPServers["other"].Command != "x" || len(mcp.Extra) != 2 {
 		t.Errorf(".mcp.json:\n%s", data)
 	}
 	if got := s.Env["AWS_CONFIG_FILE"]; got != filepath.Join(project, ".aws", "config") {

@@ -150,6 +150,11 @@ type Params struct {
 	StateDir string
 	// STSEndpoint is the configured sts_endpoint, if any.
 	STSEndpoint string
+	// PinStateDir makes the server entry name StateDir (serve --home): an
+	// MCP client starts the server with an environment of its own, so a
+	// state directory chosen by TIMEBOUND_IAM_HOME or XDG_CONFIG_HOME in the
+	// user's shell would otherwise not be the server's.
+	PinStateDir bool
 }
 
 // ShellEnv is the environment for the agent's shell commands: the dedicated
@@ -198,9 +203,14 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(x, y)
 }
 
-// Entry is the MCP server entry for p: `<Exe> serve`, with [Params.ServerEnv].
+// Entry is the MCP server entry for p: `<Exe> serve`, with [Params.ServerEnv],
+// and `--home <StateDir>` when [Params.PinStateDir] says so.
 func Entry(p Params) Server {
-	return Server{Command: p.Exe, Args: []string{"serve"}, Env: p.ServerEnv}
+	args := []string{"serve"}
+	if p.PinStateDir {
+		args = append(args, "--home", p.StateDir)
+	}
+	return Server{Command: p.Exe, Args: args, Env: p.ServerEnv}
 }
 
 // Snippet is an MCP config holding only timebound-iam's server entry, in the
