@@ -9,6 +9,10 @@ func mergeServers(config []byte, _ string, p Params) ([]byte, Action, error) {
 	return MergeServer(config, Entry(p))
 }
 
+func mergeVSCode(config []byte, _ string, p Params) ([]byte, Action, error) {
+	return MergeVSCode(config, Entry(p))
+}
+
 func mergeGemini(config []byte, _ string, p Params) ([]byte, Action, error) {
 	return MergeGemini(config, p)
 }

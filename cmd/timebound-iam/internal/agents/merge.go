@@ -2,6 +2,7 @@ package agents
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,25 +44,46 @@ type Server struct {
 // autoApprove) and every byte outside the changed values stay as they were.
 // Empty config is an empty object. Invalid JSON is a [*SyntaxError].
 func MergeServer(config []byte, s Server) ([]byte, Action, error) {
+	return mergeServerUnder(config, "mcpServers", s, nil)
+}
+
+// MergeVSCode is [MergeServer] for VS Code's .vscode/mcp.json, whose servers
+// sit under "servers" and name their transport: "type": "stdio".
+func MergeVSCode(config []byte, s Server) ([]byte, Action, error) {
+	return mergeServerUnder(config, "servers", s, map[string]string{"type": "stdio"})
+}
+
+// mergeServerUnder sets top["timebound-iam"] to s, with the extra keys
+// first, as [MergeServer] describes.
+func mergeServerUnder(config []byte, top string, s Server, extra map[string]string) ([]byte, Action, error) {
 	d, err := parseDoc(config)
 	if err != nil {
 		return nil, "", err
 	}
-	ok, err := d.has("mcpServers", ServerName)
+	ok, err := d.has(top, ServerName)
 	if err != nil {
 		return nil, "", err
 	}
 	if !ok {
-		if _, err := d.set(s, "mcpServers", ServerName); err != nil {
+		var entry any = s
+		if len(extra) > 0 {
+			entry = withExtra(s, extra)
+		}
+		if _, err := d.set(entry, top, ServerName); err != nil {
 			return nil, "", err
 		}
 		return d.bytes(), Added, nil
 	}
 	changed := false
 	set := func(v any, path ...string) error {
-		c, err := d.set(v, append([]string{"mcpServers", ServerName}, path...)...)
+		c, err := d.set(v, append([]string{top, ServerName}, path...)...)
 		changed = changed || c
 		return err
+	}
+	for _, k := range sortedKeys(extra) {
+		if err := set(extra[k], k); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := set(s.Command, "command"); err != nil {
 		return nil, "", err
@@ -78,6 +100,49 @@ func MergeServer(config []byte, s Server) ([]byte, Action, error) {
 		return config, Unchanged, nil
 	}
 	return d.bytes(), Updated, nil
+}
+
+// withExtra is s as an ordered JSON object with the extra keys first, such
+// as VS Code's "type", which its documentation puts first.
+func withExtra(s Server, extra map[string]string) orderedEntry {
+	e := orderedEntry{}
+	for _, k := range sortedKeys(extra) {
+		e = append(e, entryField{k, extra[k]})
+	}
+	e = append(e, entryField{"command", s.Command}, entryField{"args", s.Args})
+	if len(s.Env) > 0 {
+		e = append(e, entryField{"env", s.Env})
+	}
+	return e
+}
+
+type entryField struct {
+	key   string
+	value any
+}
+
+// orderedEntry marshals as a JSON object with its fields in order.
+type orderedEntry []entryField
+
+// MarshalJSON writes the fields in order.
+func (e orderedEntry) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range e {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.key)
+		v, err := json.Marshal(f.value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // MergeEnv sets each key of env under the top-level "env" object of a JSON

@@ -86,14 +86,17 @@ func (c *Containment) usesServer(path string) (bool, error) {
 		// Codex: the server's own table.
 		return bytes.Contains(data, []byte("[mcp_servers."+agents.ServerName+"]")), nil
 	}
+	// "servers" is VS Code's; the rest say "mcpServers".
 	var cfg struct {
 		MCPServers map[string]json.RawMessage `json:"mcpServers"`
+		Servers    map[string]json.RawMessage `json:"servers"`
 	}
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return false, fmt.Errorf("%s is not valid JSON: %w", path, err)
 	}
 	_, ok := cfg.MCPServers[agents.ServerName]
-	return ok, nil
+	_, vscode := cfg.Servers[agents.ServerName]
+	return ok || vscode, nil
 }
 
 // claudeSettings is the part of Claude Code's settings the check reads.
