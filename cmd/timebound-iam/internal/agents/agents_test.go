@@ -23,11 +23,11 @@ func testParams(state string) Params {
 }
 
 func TestLookup(t *testing.T) {
-	if diff := cmp.Diff([]string{"kiro", "claude-code", "cursor", "generic", "codex", "gemini"}, Names()); diff != "" {
+	if diff := cmp.Diff([]string{"kiro", "claude-code", "cursor", "vscode", "generic", "codex", "gemini"}, Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	if _, ok := Lookup("vscode"); ok {
-		t.Error("Lookup(vscode) found an agent")
+	if _, ok := Lookup("windsurf"); ok {
+		t.Error("Lookup(windsurf) found an agent")
 	}
 }
 
