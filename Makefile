@@ -1,7 +1,7 @@
 # timebound-iam: build, test, lint.
 #   make build   builds bin/timebound-iam
 #   make test    installs the test rig if missing, then runs every test
-#   make lint    gofmt, go vet, staticcheck and govulncheck (pinned)
+#   make lint    gofmt, go vet (also for darwin and windows), a windows build, staticcheck and govulncheck (pinned)
 #   make fuzz    runs every fuzz target for FUZZTIME (60s) each
 #   make demo    installs the rig if missing, then replays the seed scenario
 #   make bench   builds the release binary, then measures it against its targets
@@ -63,6 +63,9 @@ rig:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet -tags $(TAGS) ./...
+	GOOS=windows $(GO) vet -tags $(TAGS) ./...
+	GOOS=windows CGO_ENABLED=0 $(GO) build -tags $(TAGS) -o /dev/null ./cmd/timebound-iam
 	$(GO) run $(STATICCHECK) ./...
 	@if [ -n "$(GOVULNDB)" ]; then echo "$(GO) run $(GOVULNCHECK) -db $(GOVULNDB) ./..."; exec $(GO) run $(GOVULNCHECK) -db "$(GOVULNDB)" ./...; fi; \
 	echo "$(GO) run $(GOVULNCHECK) ./..."; \

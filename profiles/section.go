@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -12,8 +13,15 @@ import (
 )
 
 // CredentialProcess returns the credential_process line for e. It carries
-// everything the helper needs from an empty environment and no secret.
+// everything the helper needs from an empty environment and no secret. Its
+// paths are quoted for this platform: [Quote] for POSIX shells, [QuoteWindows]
+// on Windows.
 func CredentialProcess(e Entry) (string, error) {
+	return credentialProcess(e, runtime.GOOS)
+}
+
+// credentialProcess is [CredentialProcess] for the platform goos.
+func credentialProcess(e Entry, goos string) (string, error) {
 	h := e.Helper
 	// The id and the backend go into the line unquoted.
 	if err := checkID(e.ID); err != nil {
@@ -22,7 +30,11 @@ func CredentialProcess(e Entry) (string, error) {
 	if !safeWord(h.Backend) {
 		return "", fmt.Errorf("keychain backend %q is not a plain word [a-z0-9_.-]", h.Backend)
 	}
-	if !filepath.IsAbs(h.Exe) || !filepath.IsAbs(h.Home) {
+	isAbs := filepath.IsAbs
+	if goos == "windows" {
+		isAbs = windowsAbs
+	}
+	if !isAbs(h.Exe) || !isAbs(h.Home) {
 		return "", fmt.Errorf("credential_process needs absolute paths, got binary %q and state directory %q", h.Exe, h.Home)
 	}
 	if err := checkLineValue("binary path", h.Exe); err != nil {
@@ -31,9 +43,19 @@ func CredentialProcess(e Entry) (string, error) {
 	if err := checkLineValue("state directory", h.Home); err != nil {
 		return "", err
 	}
+	exe, home := Quote(h.Exe), Quote(h.Home)
+	if goos == "windows" {
+		var err error
+		if exe, err = QuoteWindows("binary path", h.Exe); err != nil {
+			return "", err
+		}
+		if home, err = QuoteWindows("state directory", h.Home); err != nil {
+			return "", err
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s credential-process --session %s --home %s --backend %s --expires %s",
-		Quote(h.Exe), e.ID, Quote(h.Home), h.Backend, e.Expires.UTC().Format(time.RFC3339))
+		exe, e.ID, home, h.Backend, e.Expires.UTC().Format(time.RFC3339))
 	if e.Status == Revoked {
 		fmt.Fprintf(&b, " --revoked-at %s", e.Revoked.UTC().Format(time.RFC3339))
 	}
@@ -114,7 +136,12 @@ func parse(id string, text []byte, home string) (Entry, error) {
 	e.Helper = Helper{Home: home, Backend: s.Key("tb_backend").String()}
 	// Keep the binary the grant was written with; a later revoke or prune
 	// rewrites the line and must not swap in whichever binary runs it.
-	e.Helper.Exe, _ = unquoteFirst(s.Key("credential_process").String())
+	line := s.Key("credential_process").String()
+	if runtime.GOOS == "windows" {
+		e.Helper.Exe, _ = unquoteWindowsFirst(line)
+	} else {
+		e.Helper.Exe, _ = unquoteFirst(line)
+	}
 	for _, w := range strings.Fields(s.Key("tb_access").String()) {
 		svc, lvl, ok := strings.Cut(w, ":")
 		if !ok {

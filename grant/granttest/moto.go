@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -39,7 +38,7 @@ func StartMoto(dir string) (*Moto, error) {
 	m := &Moto{URL: "http://127.0.0.1:" + strconv.Itoa(port)}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	m.cmd.Stdout, m.cmd.Stderr = logf, logf
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = minioProcAttr()
 	if err := m.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -57,7 +56,7 @@ func StartMoto(dir string) (*Moto, error) {
 
 // Close stops moto_server by PID and waits for it.
 func (m *Moto) Close() error {
-	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(m.cmd.Process)
 	_ = m.cmd.Wait()
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -176,7 +175,7 @@ func (m *MinIO) Close() error {
 	if m.cmd == nil || m.cmd.Process == nil {
 		return nil
 	}
-	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(m.cmd.Process)
 	<-m.exited
 	return nil
 }
