@@ -30,6 +30,9 @@ func (c *Config) loadMFA(values map[string]string) error {
 		if err := CheckMFASerial("mfa_serial", c.MFASerial); err != nil {
 			return err
 		}
+		if c.STSDialect == policy.DialectMinIO {
+			return fmt.Errorf("mfa_serial is set but sts_dialect is %q: MinIO's STS takes no MFA code; remove mfa_serial, or use sts_dialect %q", policy.DialectMinIO, policy.DialectAWS)
+		}
 		if c.Approval == ApprovalNever {
 			return fmt.Errorf("mfa_serial is set but approval is %q: no grant would go to the MFA role, and full grants would get the read_only base role; set approval to %q or %q, or remove mfa_serial", ApprovalNever, ApprovalFull, ApprovalAlways)
 		}

@@ -41,6 +41,8 @@ func TestLoadConfigMFA(t *testing.T) {
 			wantErr: `mfa_role_arn "arn:aws:iam::123456789012:user/alice" is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker-mfa`},
 		{name: "with approval never", file: "approval = never\nmfa_serial = " + testSerial + "\nmfa_role_arn = " + testMFARole + "\n",
 			wantErr: `mfa_serial is set but approval is "never": no grant would go to the MFA role, and full grants would get the read_only base role; set approval to "full" or "always", or remove mfa_serial`},
+		{name: "with MinIO", file: "sts_dialect = minio\nmfa_serial = " + testSerial + "\n",
+			wantErr: `mfa_serial is set but sts_dialect is "minio": MinIO's STS takes no MFA code; remove mfa_serial, or use sts_dialect "aws"`},
 		{name: "the MFA role is the base role", file: "mfa_serial = " + testSerial + "\nmfa_role_arn = " + testRole + "\n", wantSerial: testSerial, wantRole: testRole,
 			wantCheckMFA: "mfa_role_arn is role_arn (" + testRole + "): the MFA role must be a second role"},
 		// The environment is the agent's: it cannot set or unset these keys.
