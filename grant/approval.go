@@ -149,7 +149,8 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 // which a grant with [Pending.MFASerial] set needs: a missing or malformed
 // code is refused, recorded (without it) and returned as the error, before
 // any STS call. [Pending.Grant] sends the code once and forgets it. A code
-// given for a grant that needs none is dropped.
+// given for a grant that needs none is dropped. The errors about the code are
+// [ErrMFACode].
 func (p *Pending) ApproveWithCode(approver string, ttl time.Duration, code string) error {
 	asked := p.Request.TTL
 	if ttl == 0 {
@@ -158,7 +159,7 @@ func (p *Pending) ApproveWithCode(approver string, ttl time.Duration, code strin
 	var err error
 	switch {
 	case p.MFASerial != "" && code == "":
-		err = fmt.Errorf("mfa_code is missing: this grant goes to the MFA role, which needs the current %d-digit code of %s", MFACodeDigits, p.MFASerial)
+		err = fmt.Errorf("%w is missing: this grant goes to the MFA role, which needs the current %d-digit code of %s", ErrMFACode, MFACodeDigits, p.MFASerial)
 	case p.MFASerial != "":
 		err = CheckMFACode(code)
 	}

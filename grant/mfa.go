@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -21,15 +22,20 @@ const MFACodeDigits = 6
 // a TOTP code is valid for 30 s, and AWS accepts one a step either side.
 const mfaReuseWindow = 90 * time.Second
 
+// ErrMFACode marks an approval refused for its MFA code, missing or
+// malformed, before any STS call: the person can answer again with the
+// right one.
+var ErrMFACode = errors.New("mfa_code")
+
 // CheckMFACode refuses a code that is not exactly [MFACodeDigits] digits,
-// naming mfa_code. The error never holds the code.
+// naming mfa_code; the error is [ErrMFACode]. It never holds the code.
 func CheckMFACode(code string) error {
 	ok := len(code) == MFACodeDigits
 	for i := 0; ok && i < len(code); i++ {
 		ok = code[i] >= '0' && code[i] <= '9'
 	}
 	if !ok {
-		return fmt.Errorf("mfa_code is not the %d digits the MFA device shows: type the code it shows now, %d digits and nothing else", MFACodeDigits, MFACodeDigits)
+		return fmt.Errorf("%w is not the %d digits the MFA device shows: type the code it shows now, %d digits and nothing else", ErrMFACode, MFACodeDigits, MFACodeDigits)
 	}
 	return nil
 }
