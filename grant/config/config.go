@@ -63,6 +63,9 @@ type Config struct {
 	FilePassphrase string
 	// STSTimeout bounds each AssumeRole call, retries included.
 	STSTimeout time.Duration
+	// MFASerial is the ARN of the person's MFA device; with it, grants that
+	// need approval assume MFARoleARN with a code from it. See [Config.RoleFor].
+	MFASerial, MFARoleARN string
 	// SourceIdentity is sent as AssumeRole's SourceIdentity, which CloudTrail
 	// records on every call a grant makes and which no one can change
 	// afterwards; for example "alice@build-07". Empty sends none.
@@ -75,9 +78,6 @@ type Config struct {
 	// ApprovalTimeout is how long a person has to answer an approval
 	// request; not a config key.
 	ApprovalTimeout time.Duration
-	// MFASerial is the ARN of the person's MFA device; with it, grants that
-	// need approval assume MFARoleARN with a code from it. See [Config.RoleFor].
-	MFASerial, MFARoleARN string
 }
 
 // MinTTL is the shortest grant STS issues.
