@@ -160,11 +160,8 @@ func (p *Pending) ApproveWithCode(approver string, ttl time.Duration, code strin
 	switch {
 	case p.MFASerial != "" && code == "":
 		err = fmt.Errorf("%w is missing: this grant goes to the MFA role, which needs the current %d-digit code of %s", ErrMFACode, MFACodeDigits, p.MFASerial)
-	case p.MFASerial != "":
+	case p.MFASerial != "" && CheckMFACode(code) != nil:
 		err = CheckMFACode(code)
-	}
-	switch {
-	case err != nil:
 	case ttl > asked:
 		err = fmt.Errorf("the approved ttl %s is longer than the %s asked for: an approval may shorten a grant, never lengthen it", config.ShortDuration(ttl), config.ShortDuration(asked))
 	case ttl < config.MinTTL:

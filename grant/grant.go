@@ -113,6 +113,7 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy, m
 		in.SerialNumber, in.TokenCode = aws.String(serial), aws.String(mfaCode)
 	}
 	out, err := m.STS.AssumeRole(ctx, in)
+	// Spent: nothing holds the code after its one call.
 	in.TokenCode = nil
 	if err != nil {
 		return Session{}, explainSTS(err, m.Config, role, serial, config.ShortDuration(r.TTL))
