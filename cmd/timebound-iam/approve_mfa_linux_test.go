@@ -24,11 +24,6 @@ import (
 	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
-const (
-	testMFASerial = "arn:aws:iam::123456789012:mfa/alice"
-	testMFARole   = "arn:aws:iam::123456789012:role/broker-mfa"
-)
-
 // lockedBuffer collects what a goroutine writes, for the test to read.
 type lockedBuffer struct {
 	mu sync.Mutex
