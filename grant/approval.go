@@ -44,6 +44,9 @@ type ApprovalPrompt struct {
 	// PolicySize is the session policy's length in characters, of
 	// [policy.MaxSize].
 	PolicySize int
+	// MFASerial, when set, is the MFA device whose current code the grant
+	// needs: it goes to the MFA role (Role), whose trust policy requires it.
+	MFASerial string
 }
 
 // String writes the prompt as lines a person reads at a glance. The reason
@@ -57,6 +60,9 @@ func (p ApprovalPrompt) String() string {
 	}
 	fmt.Fprintf(&b, "account:   %s\n", p.Account)
 	fmt.Fprintf(&b, "role:      %s\n", p.Role)
+	if p.MFASerial != "" {
+		fmt.Fprintf(&b, "mfa:       the MFA role: AWS requires the current code of %s\n", p.MFASerial)
+	}
 	fmt.Fprintf(&b, "access:    %s\n", AccessText(p.Access))
 	if len(p.Resources) > 0 {
 		fmt.Fprintf(&b, "resources: %s\n", strings.Join(p.Resources, " "))
@@ -91,9 +97,16 @@ type Pending struct {
 	Needed bool
 	// Prompt describes it for that person.
 	Prompt ApprovalPrompt
+	// MFASerial, when set, is the MFA device whose current code the person
+	// must give with the approval ([Pending.ApproveWithCode]): the grant
+	// goes to mfa_role_arn.
+	MFASerial string
 	// arns and policy are what [Manager.check] found, for the grant.
 	arns   []string
 	policy string
+	// mfaCode is the code ApproveWithCode took, until Grant sends it; it is
+	// never in Request, an audit event, a log or an error.
+	mfaCode string
 }
 
 // Ask records r as requested in the audit log, checks it as [Manager.Grant]
@@ -114,24 +127,41 @@ func (m *Manager) Ask(r Request) (*Pending, error) {
 		m.recordQuietly(requestEvent(audit.Refused, "", r, err.Error()))
 		return nil, err
 	}
-	account, role := roleParts(m.Config.RoleARN)
-	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), arns: arns, policy: policy, Prompt: ApprovalPrompt{
+	roleARN, serial := m.Config.RoleFor(r.Access)
+	account, role := roleParts(roleARN)
+	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), MFASerial: serial, arns: arns, policy: policy, Prompt: ApprovalPrompt{
 		Account: account, Role: role, Access: r.Access, Resources: arns, TTL: r.TTL,
-		Reason: r.Reason, Client: r.Client, PolicySize: len(policy),
+		Reason: r.Reason, Client: r.Client, PolicySize: len(policy), MFASerial: serial,
 	}}, nil
 }
 
 // Approve records that a person approved p through approver, for ttl; zero
 // keeps the ttl asked for. A person may shorten a grant, never lengthen it:
 // a ttl over the one asked for, or under [config.MinTTL], is refused, recorded, and
-// returned as the error. So is an approval the audit log cannot record.
+// returned as the error. So is an approval the audit log cannot record, and
+// one of a grant that needs an MFA code ([Pending.MFASerial]): use
+// [Pending.ApproveWithCode] for those.
 func (p *Pending) Approve(approver string, ttl time.Duration) error {
+	return p.ApproveWithCode(approver, ttl, "")
+}
+
+// ApproveWithCode is [Pending.Approve] with the MFA code the person typed,
+// which a grant with [Pending.MFASerial] set needs: a missing or malformed
+// code is refused, recorded (without it) and returned as the error, before
+// any STS call. [Pending.Grant] sends the code once and forgets it. A code
+// given for a grant that needs none is dropped. The errors about the code are
+// [ErrMFACode].
+func (p *Pending) ApproveWithCode(approver string, ttl time.Duration, code string) error {
 	asked := p.Request.TTL
 	if ttl == 0 {
 		ttl = asked
 	}
 	var err error
 	switch {
+	case p.MFASerial != "" && code == "":
+		err = fmt.Errorf("%w is missing: this grant goes to the MFA role, which needs the current %d-digit code of %s", ErrMFACode, MFACodeDigits, p.MFASerial)
+	case p.MFASerial != "" && CheckMFACode(code) != nil:
+		err = CheckMFACode(code)
 	case ttl > asked:
 		err = fmt.Errorf("the approved ttl %s is longer than the %s asked for: an approval may shorten a grant, never lengthen it", config.ShortDuration(ttl), config.ShortDuration(asked))
 	case ttl < config.MinTTL:
@@ -153,6 +183,9 @@ func (p *Pending) Approve(approver string, ttl time.Duration) error {
 		return p.m.auditError(err)
 	}
 	p.Request = r
+	if p.MFASerial != "" {
+		p.mfaCode = code
+	}
 	return nil
 }
 
@@ -175,8 +208,11 @@ func (p *Pending) Grant(ctx context.Context) (Session, error) {
 	if !p.Needed {
 		p.Request.Approver = ApproverPolicy
 	}
+	// A code goes to STS once: a second Grant of p has none.
+	code := p.mfaCode
+	p.mfaCode = ""
 	return p.m.recordRefusal(p.Request, func(id *string) (Session, error) {
-		return p.m.grant(ctx, p.Request, p.arns, p.policy, id)
+		return p.m.grant(ctx, p.Request, p.arns, p.policy, code, id)
 	})
 }
 

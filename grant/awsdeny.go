@@ -33,8 +33,13 @@ type AWSDeny struct {
 	Pruned []string
 	// Orphans are the grants of IDs that were orphaned keychain items (see
 	// [Orphan]): with no profile to say which role they assumed, the deny
-	// went on the configured role_arn.
+	// went on the configured role_arn, and on mfa_role_arn when one is set.
 	Orphans []string
+	// MFARole is mfa_role_arn when the deny went there too: OnMFARole are
+	// the grants of IDs made on it (approved with an MFA code), and every
+	// session of it issued before All is denied with All.
+	MFARole   string
+	OnMFARole []string
 	// All, when set, is the bound of [Manager.DenyAllAtAWS]: the role
 	// denies every session issued before it.
 	All time.Time
@@ -44,6 +49,15 @@ type AWSDeny struct {
 	// Err says why the deny could not be written; only the local revoke
 	// happened then.
 	Err error
+}
+
+// RoleOf is the role whose policy now denies grant id of IDs: MFARole
+// for those in OnMFARole, else Role.
+func (d AWSDeny) RoleOf(id string) string {
+	if slices.Contains(d.OnMFARole, id) {
+		return d.MFARole
+	}
+	return d.Role
 }
 
 // Denied reports whether the credentials of every named grant are dead at
@@ -71,12 +85,28 @@ func (d AWSDeny) Detail() string {
 	var parts []string
 	if !d.All.IsZero() {
 		parts = append(parts, fmt.Sprintf("role %s now denies every session issued before %s (inline policy %s)", d.Role, d.All.UTC().Format(time.RFC3339), awsiam.RevokedPolicyName))
+		if d.MFARole != "" {
+			parts = append(parts, fmt.Sprintf("so does the MFA role %s", d.MFARole))
+		}
 	}
-	if len(d.IDs) > 0 {
-		parts = append(parts, fmt.Sprintf("role %s now denies every request of %s (inline policy %s)", d.Role, profileList(d.IDs), awsiam.RevokedPolicyName))
+	var onBase []string
+	for _, id := range d.IDs {
+		if !slices.Contains(d.OnMFARole, id) {
+			onBase = append(onBase, id)
+		}
+	}
+	if len(onBase) > 0 {
+		parts = append(parts, fmt.Sprintf("role %s now denies every request of %s (inline policy %s)", d.Role, profileList(onBase), awsiam.RevokedPolicyName))
+	}
+	if len(d.OnMFARole) > 0 {
+		parts = append(parts, fmt.Sprintf("the MFA role %s now denies every request of %s (inline policy %s)", d.MFARole, profileList(d.OnMFARole), awsiam.RevokedPolicyName))
 	}
 	if len(d.Orphans) > 0 {
-		parts = append(parts, fmt.Sprintf("%s had no profile to name its role, so the deny went on role_arn %s", profileList(d.Orphans), d.Role))
+		if d.MFARole != "" {
+			parts = append(parts, fmt.Sprintf("%s had no profile to name its role, so the deny went on role_arn %s and mfa_role_arn %s", profileList(d.Orphans), d.Role, d.MFARole))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s had no profile to name its role, so the deny went on role_arn %s", profileList(d.Orphans), d.Role))
+		}
 	}
 	if len(d.Expired) > 0 {
 		parts = append(parts, fmt.Sprintf("the credentials of %s had expired, so AWS refuses them already", profileList(d.Expired)))
@@ -100,10 +130,11 @@ func profileList(ids []string) string {
 // grants that have expired; it does not revoke locally: revoked are
 // [Manager.Revoke]'s results. A grant revoked earlier without --aws is one
 // of them too, as "already ended", and still has credentials to deny until
-// its expiry. The deny goes on the role a grant's profile records; an
-// orphaned item's grant has none, and gets the configured role_arn. Every
-// failure, the id check included, is in the result's Err: the caller has
-// already revoked locally, and reports both.
+// its expiry. The deny goes on the role a grant's profile records: role_arn,
+// or mfa_role_arn for a grant approved with an MFA code. An orphaned item's
+// grant has none, and gets both. Every failure, the id check included, is in
+// the result's Err: the caller has already revoked locally, and reports
+// both.
 func (m *Manager) DenyAtAWS(ctx context.Context, revoked []RevokeResult) AWSDeny {
 	d := AWSDeny{Role: m.Config.RoleARN}
 	set, err := m.Profiles.Read()
@@ -112,10 +143,12 @@ func (m *Manager) DenyAtAWS(ctx context.Context, revoked []RevokeResult) AWSDeny
 		return d
 	}
 	now := m.Now().UTC()
-	var add []awsiam.RevokedSession
+	mfaRole := m.Config.MFARoleARN
+	var add, addMFA []awsiam.RevokedSession
 	for _, r := range revoked {
 		id := r.ID
 		s := awsiam.RevokedSession{ID: id, Expires: r.Expires}
+		onMFA := false
 		if r.Orphan == "" {
 			e, ok := set.Get(id)
 			if !ok {
@@ -123,11 +156,12 @@ func (m *Manager) DenyAtAWS(ctx context.Context, revoked []RevokeResult) AWSDeny
 				return d
 			}
 			s.Expires = e.Expires
+			onMFA = mfaRole != "" && e.Role == mfaRole
 			// The deny goes on the role the grant assumed. On another
 			// role it would deny nothing and read as done. Sections from
 			// before the role was recorded hold none; for them the
 			// configured role is all there is to go on.
-			if e.Role != "" && e.Role != d.Role && !s.Expired(now) {
+			if e.Role != "" && e.Role != d.Role && !onMFA && !s.Expired(now) {
 				d.Err = fmt.Errorf("grant %s%s was made with role %s, but role_arn is now %s: the deny must go on the grant's own role; run the revoke with --role-arn %s", profiles.Prefix, id, e.Role, d.Role, e.Role)
 				return d
 			}
@@ -139,46 +173,72 @@ func (m *Manager) DenyAtAWS(ctx context.Context, revoked []RevokeResult) AWSDeny
 		if slices.Contains(d.IDs, id) {
 			continue
 		}
-		if r.Orphan != "" {
+		switch {
+		case r.Orphan != "":
 			d.Orphans = append(d.Orphans, id)
+			add = append(add, s)
+			// Either role may have issued it.
+			if mfaRole != "" {
+				addMFA = append(addMFA, s)
+			}
+		case onMFA:
+			d.OnMFARole = append(d.OnMFARole, id)
+			addMFA = append(addMFA, s)
+		default:
+			add = append(add, s)
 		}
-		add = append(add, s)
 		d.IDs = append(d.IDs, id)
 		if s.Expires.After(d.Until) {
 			d.Until = s.Expires
 		}
 	}
-	if len(add) == 0 {
+	if len(addMFA) > 0 {
+		d.MFARole = mfaRole
+	}
+	var errs []error
+	if len(add) > 0 {
+		errs = append(errs, m.denyAtAWS(ctx, d.Role, add, now, &d))
+	}
+	if len(addMFA) > 0 {
+		errs = append(errs, m.denyAtAWS(ctx, mfaRole, addMFA, now, &d))
+	}
+	if len(add)+len(addMFA) == 0 {
 		return d
 	}
-	if d.Err = m.denyAtAWS(ctx, add, now, &d); d.Err != nil {
+	if d.Err = errors.Join(errs...); d.Err != nil {
 		// Info, not Warn: the caller reports the failure itself, and the CLI
 		// prints warnings on stderr next to its own error.
-		m.log().Info("AWS-side revoke failed", "sessions", profileList(d.IDs), "role", d.Role, "err", d.Err)
+		m.log().Info("AWS-side revoke failed", "sessions", profileList(d.IDs), "role", d.Role, "mfa_role", d.MFARole, "err", d.Err)
 		return d
 	}
-	m.log().Info("denied at AWS", "sessions", profileList(d.IDs), "role", d.Role, "policy", awsiam.RevokedPolicyName, "pruned", profileList(d.Pruned))
+	m.log().Info("denied at AWS", "sessions", profileList(d.IDs), "role", d.Role, "mfa_role", d.MFARole, "policy", awsiam.RevokedPolicyName, "pruned", profileList(d.Pruned))
 	return d
 }
 
 // DenyAllAtAWS makes the broker role deny every one of its sessions issued
 // before now, with one statement that replaces any earlier one (see
 // [awsiam.DenyAllSessions]): the grants of every state directory and
-// machine on the role, listed or not. It does not revoke locally (call
+// machine on the role, listed or not; and the MFA role too, when
+// mfa_role_arn is set. It does not revoke locally (call
 // [Manager.RevokeAll] first). A failure is in the result's Err.
 func (m *Manager) DenyAllAtAWS(ctx context.Context) AWSDeny {
 	now := m.Now().UTC()
-	d := AWSDeny{Role: m.Config.RoleARN, All: now.Truncate(time.Second)}
-	d.Err = m.denyAtAWS(ctx, nil, now, &d)
-	if d.Err != nil {
-		m.log().Info("AWS-side revoke of every session failed", "role", d.Role, "err", d.Err)
+	d := AWSDeny{Role: m.Config.RoleARN, All: now.Truncate(time.Second), MFARole: m.Config.MFARoleARN}
+	errs := []error{m.denyAtAWS(ctx, d.Role, nil, now, &d)}
+	if d.MFARole != "" {
+		errs = append(errs, m.denyAtAWS(ctx, d.MFARole, nil, now, &d))
+	}
+	if d.Err = errors.Join(errs...); d.Err != nil {
+		m.log().Info("AWS-side revoke of every session failed", "role", d.Role, "mfa_role", d.MFARole, "err", d.Err)
 		return d
 	}
-	m.log().Info("denied every earlier session at AWS", "role", d.Role, "before", d.All.Format(time.RFC3339), "policy", awsiam.RevokedPolicyName)
+	m.log().Info("denied every earlier session at AWS", "role", d.Role, "mfa_role", d.MFARole, "before", d.All.Format(time.RFC3339), "policy", awsiam.RevokedPolicyName)
 	return d
 }
 
-func (m *Manager) denyAtAWS(ctx context.Context, add []awsiam.RevokedSession, now time.Time, d *AWSDeny) error {
+// denyAtAWS denies add on role, or with d.All every session of role issued
+// before it, and adds the statements it dropped to d.Pruned.
+func (m *Manager) denyAtAWS(ctx context.Context, role string, add []awsiam.RevokedSession, now time.Time, d *AWSDeny) error {
 	if m.Config.STSDialect == policy.DialectMinIO {
 		return errors.New("sts_dialect is minio, and MinIO has no IAM role policies to deny a session with")
 	}
@@ -195,10 +255,16 @@ func (m *Manager) denyAtAWS(ctx context.Context, add []awsiam.RevokedSession, no
 		return err
 	}
 	lock := filepath.Join(m.Config.Home, "aws-revoke.lock")
+	var pruned []string
 	if !d.All.IsZero() {
-		d.Pruned, err = awsiam.DenyAllSessions(ctx, api, m.Config.RoleARN, lock, now)
-		return err
+		pruned, err = awsiam.DenyAllSessions(ctx, api, role, lock, now)
+	} else {
+		pruned, err = awsiam.DenySessions(ctx, api, role, lock, add, now)
 	}
-	d.Pruned, err = awsiam.DenySessions(ctx, api, m.Config.RoleARN, lock, add, now)
+	for _, id := range pruned {
+		if !slices.Contains(d.Pruned, id) {
+			d.Pruned = append(d.Pruned, id)
+		}
+	}
 	return err
 }

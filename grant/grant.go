@@ -32,7 +32,7 @@ func (m *Manager) Grant(ctx context.Context, r Request) (Session, error) {
 		if err != nil {
 			return Session{}, err
 		}
-		return m.grant(ctx, r, arns, policy, id)
+		return m.grant(ctx, r, arns, policy, "", id)
 	})
 }
 
@@ -65,6 +65,11 @@ func (m *Manager) check(r Request) (arns []string, doc string, err error) {
 	if err := m.Config.CheckRole(); err != nil {
 		return nil, "", err
 	}
+	if _, serial := m.Config.RoleFor(r.Access); serial != "" {
+		if err := m.Config.CheckMFA(); err != nil {
+			return nil, "", err
+		}
+	}
 	if doc, err = policy.BuildScoped(r.Access, arns, m.Config.STSDialect); err != nil {
 		return nil, "", err
 	}
@@ -74,10 +79,25 @@ func (m *Manager) check(r Request) (arns []string, doc string, err error) {
 // grant makes a grant of r, which [Manager.check] passed with arns and
 // policy; it sets *idp once the grant has one. Every grant comes through
 // here, so here a grant that needs a person is refused unless one approved
-// it (see [Pending.Approve]).
-func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy string, idp *string) (Session, error) {
+// it (see [Pending.Approve]), and one that goes to the MFA role unless it
+// has mfaCode, a code not sent lately (see [Config.RoleFor]).
+func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy, mfaCode string, idp *string) (Session, error) {
 	if m.Config.NeedsApproval(r.Access) && r.Approver != ApproverElicitation && r.Approver != ApproverTerminal {
 		return Session{}, errors.New("this grant needs a person's approval, and none was given")
+	}
+	role, serial := m.Config.RoleFor(r.Access)
+	if serial != "" {
+		if mfaCode == "" {
+			return Session{}, fmt.Errorf("this grant goes to the MFA role %s, and no code of %s was given with its approval", role, serial)
+		}
+		if err := CheckMFACode(mfaCode); err != nil {
+			return Session{}, err
+		}
+		// STS refuses a code twice too; here that costs no call, and two
+		// grants approved with one code cannot both reach STS.
+		if !m.codes.take(serial, mfaCode, m.Now()) {
+			return Session{}, fmt.Errorf("this MFA code of %s was used for a grant already, and a code counts once: wait for the device to show the next code, then ask again", serial)
+		}
 	}
 	newID := m.NewID
 	if newID == nil {
@@ -88,9 +108,15 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 		return Session{}, err
 	}
 	*idp = id
-	out, err := m.STS.AssumeRole(ctx, m.assumeRoleInput(id, r, policy))
+	in := m.assumeRoleInput(id, r, policy, role)
+	if serial != "" {
+		in.SerialNumber, in.TokenCode = aws.String(serial), aws.String(mfaCode)
+	}
+	out, err := m.STS.AssumeRole(ctx, in)
+	// Spent: nothing holds the code after its one call.
+	in.TokenCode = nil
 	if err != nil {
-		return Session{}, explainSTS(err, m.Config, config.ShortDuration(r.TTL))
+		return Session{}, explainSTS(err, m.Config, role, serial, config.ShortDuration(r.TTL))
 	}
 	c := out.Credentials
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.SessionToken == nil || c.Expiration == nil {
@@ -104,7 +130,7 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 		Expires:         c.Expiration.UTC(),
 	}
 	s := Session{ID: id, Access: r.Access, Region: m.Config.Region, Created: m.Now().UTC(), Expires: creds.Expires, Status: profiles.Active, Resources: arns,
-		PolicyChars: len(policy)}
+		Role: role, PolicyChars: len(policy)}
 	//lint:ignore SA1019 the SDK points to SessionTokenUtilization, which measures the token, not the policy; STS still sends this, and when it stops the field is left out
 	s.PackedPolicySize = out.PackedPolicySize
 	// One locked read and write does the prune, the id check, the keychain
@@ -138,7 +164,11 @@ func (m *Manager) grant(ctx context.Context, r Request, arns []string, policy st
 		}
 		// Last, so that nothing after it can fail but the file write; an
 		// error here aborts the write and rolls the grant back.
-		e := requestEvent(audit.Granted, id, r, "")
+		detail := ""
+		if serial != "" {
+			detail = fmt.Sprintf("assumed the MFA role %s with a code of %s", role, serial)
+		}
+		e := requestEvent(audit.Granted, id, r, detail)
 		e.AccessKey = MaskKey(creds.AccessKeyID)
 		if err := m.Record(e); err != nil {
 			return fmt.Errorf("the audit log could not record the grant, so it was not made: %w; check %s (timebound-iam audit --verify)", err, m.auditPath())
@@ -178,13 +208,13 @@ const (
 	ClientTag  = "timebound-iam:client"  // the MCP client's name from initialize, or "cli"
 )
 
-// assumeRoleInput is the AssumeRole request of grant id: the session name
-// and the tags tie the CloudTrail record to the grant, and SourceIdentity,
-// when configured, to the person or machine. MinIO ignores SourceIdentity
-// and Tags, so the MinIO dialect sends them too.
-func (m *Manager) assumeRoleInput(id string, r Request, policy string) *sts.AssumeRoleInput {
+// assumeRoleInput is the AssumeRole request of grant id on role: the
+// session name and the tags tie the CloudTrail record to the grant, and
+// SourceIdentity, when configured, to the person or machine. MinIO ignores
+// SourceIdentity and Tags, so the MinIO dialect sends them too.
+func (m *Manager) assumeRoleInput(id string, r Request, policy, role string) *sts.AssumeRoleInput {
 	in := &sts.AssumeRoleInput{
-		RoleArn:         aws.String(m.Config.RoleARN),
+		RoleArn:         aws.String(role),
 		RoleSessionName: aws.String(awsiam.SessionName(id)),
 		DurationSeconds: aws.Int32(int32(r.TTL / time.Second)),
 		Policy:          aws.String(policy),

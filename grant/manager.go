@@ -45,6 +45,10 @@ type Manager struct {
 	// [Manager.PruneAtExpiry] can look at the expiries again. It must not
 	// block.
 	Changed func()
+
+	// codes are the MFA codes this Manager sent lately, refused a second
+	// time before STS.
+	codes usedCodes
 }
 
 func (m *Manager) changed() {

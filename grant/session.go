@@ -27,6 +27,10 @@ type Session struct {
 	// them.
 	PolicyChars      int
 	PackedPolicySize *int32
+	// Role is the broker role the grant assumed: role_arn, or mfa_role_arn
+	// for one approved with an MFA code. Empty for a grant whose profile
+	// predates the record.
+	Role string
 }
 
 // Profile is the AWS profile name of the grant.
@@ -80,7 +84,7 @@ func (m *Manager) entry(s Session) profiles.Entry {
 		ID: s.ID, Region: s.Region, Access: access, Status: s.Status,
 		Helper:  profiles.Helper{Exe: m.Exe, Home: m.Config.Home, Backend: m.Keys.Backend()},
 		Created: s.Created, Expires: s.Expires, Revoked: s.Revoked, Resources: s.Resources,
-		Role: m.Config.RoleARN,
+		Role: s.Role,
 	}
 }
 
@@ -89,5 +93,5 @@ func session(e profiles.Entry) Session {
 	for i, a := range e.Access {
 		access[i] = policy.Access{Service: a.Service, Level: policy.Level(a.Level)}
 	}
-	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked, Resources: e.Resources}
+	return Session{ID: e.ID, Access: access, Region: e.Region, Created: e.Created, Expires: e.Expires, Status: e.Status, Revoked: e.Revoked, Resources: e.Resources, Role: e.Role}
 }

@@ -74,30 +74,37 @@ func assumeRoleTimeout(d time.Duration) func(*middleware.Stack) error {
 	}
 }
 
-// explainSTS turns an AssumeRole failure into a message that says which limit
-// or permission was hit and what to do.
-func explainSTS(err error, cfg config.Config, ttl string) error {
+// explainSTS turns an AssumeRole failure on role into a message that says
+// which limit or permission was hit and what to do; mfaSerial is the device
+// whose code the call carried, "" for none. No message holds the code.
+func explainSTS(err error, cfg config.Config, role, mfaSerial, ttl string) error {
 	if errors.Is(err, errSTSTimeout) {
-		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", cfg.RoleARN, config.ShortDuration(cfg.STSTimeout), stsEndpointText(cfg), cfg.ConfigFile())
+		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", role, config.ShortDuration(cfg.STSTimeout), stsEndpointText(cfg), cfg.ConfigFile())
 	}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
-		return fmt.Errorf("STS AssumeRole on %s failed: %w", cfg.RoleARN, err)
+		return fmt.Errorf("STS AssumeRole on %s failed: %w", role, err)
 	}
 	msg := api.ErrorMessage()
 	switch {
 	case strings.Contains(msg, "role chaining"):
 		return fmt.Errorf("ttl %s exceeds the 1h limit STS sets when the base credentials are themselves a role session (role chaining): ask for 1h or less, or use base credentials that are not a role session", ttl)
 	case strings.Contains(msg, "MaxSessionDuration"):
-		return fmt.Errorf("ttl %s exceeds the broker role's MaxSessionDuration (%s): ask for a shorter ttl, or raise it with aws iam update-role --role-name <role> --max-session-duration <seconds>", ttl, cfg.RoleARN)
+		return fmt.Errorf("ttl %s exceeds the broker role's MaxSessionDuration (%s): ask for a shorter ttl, or raise it with aws iam update-role --role-name <role> --max-session-duration <seconds>", ttl, role)
+	case mfaSerial != "" && api.ErrorCode() == "AccessDenied" && strings.Contains(msg, "invalid MFA one time pass code"):
+		return fmt.Errorf("AWS did not accept the MFA code for mfa_serial %s (AccessDenied: %s): no grant was made; ask again and type the code the device shows now, which works once and only while it is shown", mfaSerial, msg)
+	case mfaSerial != "" && api.ErrorCode() == "AccessDenied" && strings.Contains(msg, "unable to validate MFA code"):
+		return fmt.Errorf("AWS could not check the code against mfa_serial %s (AccessDenied: %s): mfa_serial must be an MFA device of the base identity, an IAM user; set it in %s, or run timebound-iam setup aws --mfa-serial <your device's ARN>", mfaSerial, msg, cfg.ConfigFile())
+	case mfaSerial != "" && api.ErrorCode() == "AccessDenied":
+		return fmt.Errorf("the base credentials may not assume the MFA role %s with a code of %s (AccessDenied: %s): its trust policy must name the base identity and require aws:MultiFactorAuthPresent; timebound-iam setup aws --mfa-serial %s prints or applies it", role, mfaSerial, msg, mfaSerial)
 	case api.ErrorCode() == "AccessDenied":
-		return fmt.Errorf("the base credentials may not assume %s (AccessDenied: %s): check the role's trust policy and the base identity", cfg.RoleARN, msg)
+		return fmt.Errorf("the base credentials may not assume %s (AccessDenied: %s): check the role's trust policy and the base identity", role, msg)
 	case api.ErrorCode() == "Throttling" || api.ErrorCode() == "ThrottlingException" || api.ErrorCode() == "RequestLimitExceeded":
-		return fmt.Errorf("STS throttled AssumeRole on %s and kept refusing after %s (%s: %s): wait a minute and try again, and make fewer grants at once", cfg.RoleARN, attemptsText(err), api.ErrorCode(), msg)
+		return fmt.Errorf("STS throttled AssumeRole on %s and kept refusing after %s (%s: %s): wait a minute and try again, and make fewer grants at once", role, attemptsText(err), api.ErrorCode(), msg)
 	case strings.Contains(msg, "PackedPolicyTooLarge") || api.ErrorCode() == "PackedPolicyTooLarge":
 		return fmt.Errorf("STS found the session policy too large after packing (%s): ask for fewer services in one grant", msg)
 	}
-	return fmt.Errorf("STS AssumeRole on %s failed: %s: %s", cfg.RoleARN, api.ErrorCode(), msg)
+	return fmt.Errorf("STS AssumeRole on %s failed: %s: %s", role, api.ErrorCode(), msg)
 }
 
 // stsEndpointText names the endpoint AssumeRole went to, for messages.

@@ -100,6 +100,7 @@ func sdkManager(t *testing.T, stand *granttest.STS, overrides map[string]string)
 	ring := keyring.NewArrayKeyring(nil)
 	scan := granttest.ScanSecrets(t)
 	scan.From(stand.Secrets)
+	scan.From(stand.TokenCodes)
 	return &grant.Manager{
 		Config: cfg, STS: client, Keys: keychain.New(ring, "array"),
 		Profiles: &profiles.File{Path: cfg.AWSConfigFile(), Home: home},

@@ -17,9 +17,10 @@ import (
 // approveOnTerminal asks the person at the terminal on stdin to approve p,
 // showing the request on stderr, and records the answer. "y" approves as
 // asked, a duration such as 30m approves a shorter grant, and anything else,
-// no answer within the approval timeout, or ctx ending declines. Without a
-// terminal nobody can be asked, so the grant is refused: no flag answers for
-// the person.
+// no answer within the approval timeout, or ctx ending declines. A grant
+// that goes to the MFA role then asks for the device's code, read without
+// echo. Without a terminal nobody can be asked, so the grant is refused: no
+// flag answers for the person.
 func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, stdin io.Reader, stderr io.Writer) error {
 	f, ok := stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -60,7 +61,59 @@ func approveOnTerminal(ctx context.Context, m *grant.Manager, p *grant.Pending, 
 		}
 		ttl = d
 	}
-	return p.Approve(grant.ApproverTerminal, ttl)
+	if p.MFASerial == "" {
+		return p.Approve(grant.ApproverTerminal, ttl)
+	}
+	code, err := readMFACode(ctx, p, f, stderr, timeout)
+	if err != nil {
+		return err
+	}
+	return p.ApproveWithCode(grant.ApproverTerminal, ttl, code)
+}
+
+// readMFACode asks for the code of p's MFA device on the terminal f, and
+// reads it without echo. No answer within timeout, or ctx ending, declines
+// p; the terminal gets its echo back either way.
+func readMFACode(ctx context.Context, p *grant.Pending, f *os.File, stderr io.Writer, timeout time.Duration) (string, error) {
+	fd := int(f.Fd())
+	state, err := term.GetState(fd)
+	if err != nil {
+		p.Decline(grant.ApproverTerminal, "the MFA code could not be read")
+		return "", fmt.Errorf("reading the terminal's settings for the MFA code: %w; no grant was made", err)
+	}
+	fmt.Fprintf(stderr, "MFA code for %s: ", p.MFASerial)
+	type read struct {
+		code []byte
+		err  error
+	}
+	answer := make(chan read, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		answer <- read{b, err}
+	}()
+	var r read
+	select {
+	case r = <-answer:
+	case <-time.After(timeout):
+		_ = term.Restore(fd, state)
+		fmt.Fprintln(stderr)
+		p.Decline(grant.ApproverTerminal, "timed out waiting for the MFA code")
+		return "", fmt.Errorf("no MFA code within %s; no grant was made", config.ShortDuration(timeout))
+	case <-ctx.Done():
+		_ = term.Restore(fd, state)
+		fmt.Fprintln(stderr)
+		p.Decline(grant.ApproverTerminal, "interrupted")
+		return "", errors.New("interrupted before the MFA code was given; no grant was made")
+	}
+	// The person's Enter was not echoed.
+	fmt.Fprintln(stderr)
+	if r.err != nil {
+		p.Decline(grant.ApproverTerminal, "the MFA code could not be read")
+		return "", fmt.Errorf("reading the MFA code: %w; no grant was made", r.err)
+	}
+	code := strings.TrimSpace(string(r.code))
+	clear(r.code)
+	return code, nil
 }
 
 // readLine reads up to a newline one byte at a time, so that none of what

@@ -23,11 +23,12 @@ import (
 func doctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "doctor",
-		Usage:     "check the config, keychain, base credentials, broker role, clock and the agents' containment",
+		Usage:     "check the config, keychain, base credentials, broker role, MFA role, clock and the agents' containment",
 		ArgsUsage: " ",
 		Description: "Runs each check and prints one line per check: ok, warn or fail, then a hint for what to do.\n" +
 			"The role check makes a real 15m read_only grant for the first allowed service and revokes it\n" +
-			"at once. Then, for each agent whose MCP config in --project names the timebound-iam server, a\n" +
+			"at once. The mfa check says whether grants that need approval go to the MFA role (mfa_serial,\n" +
+			"mfa_role_arn), from the config alone. Then, for each agent whose MCP config in --project names the timebound-iam server, a\n" +
 			"containment-<agent> check: for Claude Code, whether its settings turn on the sandbox with the\n" +
 			"denies setup agent writes, and whether they come from managed settings; other agents cannot be\n" +
 			"contained and warn. Exits 1 when any check fails; warnings alone exit 0.",

@@ -37,7 +37,9 @@ func grantCommand() *cli.Command {
 const approvalHelp = "When the config's approval setting asks for it (approval = full, the default: any service\n" +
 	"at level full; approval = always: every grant; approval_services: those services at any\n" +
 	"level), the request is shown on stderr and made only once you answer y, or a shorter ttl\n" +
-	"such as 30m, on the terminal. Without a terminal on stdin such a grant is refused."
+	"such as 30m, on the terminal. Without a terminal on stdin such a grant is refused.\n" +
+	"With mfa_serial set (setup aws --mfa-serial), such a grant goes to the MFA role, and you are\n" +
+	"then asked for the code your MFA device shows, which is not echoed and is sent to AWS once."
 
 // grantFlags are what a grant asks for, on grant and on exec.
 func grantFlags() []cli.Flag {

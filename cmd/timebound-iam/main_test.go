@@ -85,6 +85,7 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv(outputsEnv, outputs)
 	scan := granttest.NewSecretScan()
 	scan.From(sts.Secrets)
+	scan.From(sts.TokenCodes)
 	scan.Dir(env.WorkDir)
 	env.Defer(func() {
 		found, err := scan.Findings()

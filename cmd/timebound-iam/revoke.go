@@ -117,11 +117,11 @@ func denyAllAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) er
 		case m.Config.STSDialect == policy.DialectMinIO:
 			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
 		case errors.Is(d.Err, awsiam.ErrNotPermitted):
-			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run timebound-iam revoke --aws --all again", m.Config.RoleARN)
+			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run timebound-iam revoke --aws --all again", rolesText(d.Role, d.MFARole))
 		}
 		return withHint(err, "once that is fixed, run timebound-iam revoke --aws --all again")
 	}
-	fmt.Fprintf(c.App.Writer, "denied every session of %s issued before %s at AWS (policy %s)\n", d.Role, d.All.UTC().Format(time.RFC3339), awsiam.RevokedPolicyName)
+	fmt.Fprintf(c.App.Writer, "denied every session of %s issued before %s at AWS (policy %s)\n", rolesText(d.Role, d.MFARole), d.All.UTC().Format(time.RFC3339), awsiam.RevokedPolicyName)
 	if len(d.Pruned) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), awsiam.RevokedPolicyName)
 	}
@@ -164,7 +164,7 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 		case m.Config.STSDialect == policy.DialectMinIO:
 			return withHint(err, "MinIO's admin API revoke-tokens (/minio/admin/v3/revoke-tokens/builtin) ends every STS session of the base user, these included")
 		case errors.Is(d.Err, awsiam.ErrNotPermitted):
-			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run %s again", m.Config.RoleARN, again)
+			return withHint(err, "give the base identity iam:GetRolePolicy and iam:PutRolePolicy on %s, then run %s again", rolesText(d.Role, d.MFARole), again)
 		case len(d.IDs) > 0:
 			return withHint(err, "once that is fixed, run %s again", again)
 		}
@@ -172,15 +172,28 @@ func denyAtAWS(c *cli.Context, m *grant.Manager, res []grant.RevokeResult) error
 	}
 	for _, id := range d.IDs {
 		note := ""
+		role := d.RoleOf(id)
 		if slices.Contains(d.Orphans, id) {
+			role = rolesText(d.Role, d.MFARole)
 			note = "; it had no profile to name its role, so this is role_arn"
+			if d.MFARole != "" {
+				note += " and mfa_role_arn"
+			}
 		}
-		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s%s)\n", id, awsiam.RevokedPolicyName, d.Role, note)
+		fmt.Fprintf(c.App.Writer, "denied tb-%s at AWS (policy %s on %s%s)\n", id, awsiam.RevokedPolicyName, role, note)
 	}
 	if len(d.Pruned) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "%s: dropped the expired %s from %s\n", prog, strings.Join(profileNames(d.Pruned), ", "), awsiam.RevokedPolicyName)
 	}
 	return nil
+}
+
+// rolesText names the broker role, and the MFA role when there is one.
+func rolesText(role, mfaRole string) string {
+	if mfaRole == "" {
+		return role
+	}
+	return role + " and " + mfaRole
 }
 
 func profileNames(ids []string) []string {

@@ -65,6 +65,13 @@ func motoIAM(moto *granttest.Moto) *iam.Client {
 // returns them.
 func checkRole(t *testing.T, client *iam.Client, home, name, stdout string) (trust, perm string) {
 	t.Helper()
+	return checkRoleDocs(t, client, home, name, "", stdout)
+}
+
+// checkRoleDocs is checkRole for the documents whose file names start with
+// prefix: "mfa-" for the MFA role's.
+func checkRoleDocs(t *testing.T, client *iam.Client, home, name, prefix, stdout string) (trust, perm string) {
+	t.Helper()
 	ctx := context.Background()
 	role, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if err != nil {
@@ -81,7 +88,7 @@ func checkRole(t *testing.T, client *iam.Client, home, name, stdout string) (tru
 		return string(b)
 	}
 	trust = decode(aws.ToString(role.Role.AssumeRolePolicyDocument))
-	if !sameJSON(t, trust, read("trust-policy.json")) {
+	if !sameJSON(t, trust, read(prefix+"trust-policy.json")) {
 		t.Errorf("role trust policy differs from the printed one:\n%s", trust)
 	}
 	pol, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("timebound-iam-ceiling")})
@@ -89,7 +96,7 @@ func checkRole(t *testing.T, client *iam.Client, home, name, stdout string) (tru
 		t.Fatal(err)
 	}
 	perm = decode(aws.ToString(pol.PolicyDocument))
-	if !sameJSON(t, perm, read("permission-policy.json")) {
+	if !sameJSON(t, perm, read(prefix+"permission-policy.json")) {
 		t.Errorf("role permission policy differs from the printed one:\n%s", perm)
 	}
 	return trust, perm
@@ -358,4 +365,109 @@ func TestSetupAWSRefusesRoot(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "the base credentials are the account's root user") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
+}
+
+// TestSetupAWSApplyMFA creates both roles in moto's IAM with --mfa-serial
+// and reads them back: the broker trusts the base identity and holds no
+// service at full; the MFA role trusts it only with MFA ("Bool", never
+// "BoolIfExists") and holds the full ceiling. A second run changes nothing.
+func TestSetupAWSApplyMFA(t *testing.T) {
+	home, moto := setupEnv(t)
+	const serial = "arn:aws:iam::123456789012:mfa/moto"
+	stdout, stderr, code := runCLI(t, "setup", "aws", "-s", "s3:full,logs", "--mfa-serial", serial, "--apply")
+	if code != 0 {
+		t.Fatalf("setup aws --mfa-serial --apply: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"# created role timebound-iam-broker-mfa", "# created role timebound-iam-broker",
+		"mfa_serial = " + serial + " (added)", "mfa_role_arn = arn:aws:iam::123456789012:role/timebound-iam-broker-mfa (added)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	client := motoIAM(moto)
+	const principal = "arn:aws:iam::123456789012:user/moto"
+	actions := []any{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
+	tests := []struct {
+		role, prefix  string
+		trust         map[string]any
+		full, notFull []string
+	}{
+		{"timebound-iam-broker", "", map[string]any{"Sid": "TimeboundIamBaseIdentity", "Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": actions},
+			nil, []string{"s3:PutObject", "s3:DeleteBucket"}},
+		{"timebound-iam-broker-mfa", "mfa-", map[string]any{"Sid": "TimeboundIamBaseIdentityWithMFA", "Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": actions,
+			"Condition": map[string]any{"Bool": map[string]any{"aws:MultiFactorAuthPresent": "true"}}},
+			[]string{"s3:PutObject", "s3:DeleteBucket"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role, func(t *testing.T) {
+			trust, perm := checkRoleDocs(t, client, home, tt.role, tt.prefix, stdout)
+			var got map[string]any
+			if err := json.Unmarshal([]byte(trust), &got); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"Version": "2012-10-17", "Statement": []any{tt.trust}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("trust policy of %s:\n%s\nwant the equivalent of %v", tt.role, trust, want)
+			}
+			for _, a := range tt.full {
+				if d := granttest.Decide(t, perm, a); d != "allow" {
+					t.Errorf("%s: %s is %s, want allow", tt.role, a, d)
+				}
+			}
+			for _, a := range tt.notFull {
+				if d := granttest.Decide(t, perm, a); d == "allow" {
+					t.Errorf("%s: %s is allowed; the broker must hold no service at full", tt.role, a)
+				}
+			}
+			for _, a := range []string{"s3:GetObject", "logs:FilterLogEvents"} {
+				if d := granttest.Decide(t, perm, a); d != "allow" {
+					t.Errorf("%s: %s is %s, want allow", tt.role, a, d)
+				}
+			}
+			if d := granttest.Decide(t, perm, "iam:CreateAccessKey"); d != "deny" {
+				t.Errorf("%s: iam:CreateAccessKey is %s, want deny", tt.role, d)
+			}
+		})
+	}
+	cfg, err := os.ReadFile(filepath.Join(home, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"role_arn = arn:aws:iam::123456789012:role/timebound-iam-broker\n", "mfa_serial = " + serial + "\n", "mfa_role_arn = arn:aws:iam::123456789012:role/timebound-iam-broker-mfa\n"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+
+	t.Run("second run changes nothing", func(t *testing.T) {
+		stdout, stderr, code := runCLI(t, "setup", "aws", "--apply")
+		if code != 0 || !strings.Contains(stdout, "# MFA role arn:aws:iam::123456789012:role/timebound-iam-broker-mfa already matches: no changes") ||
+			!strings.Contains(stdout, "# Role arn:aws:iam::123456789012:role/timebound-iam-broker already matches: no changes") {
+			t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+	})
+	t.Run("turning MFA on narrows an existing broker", func(t *testing.T) {
+		home2 := privateTempDir(t)
+		t.Setenv("TIMEBOUND_IAM_HOME", home2)
+		if _, stderr, code := runCLI(t, "setup", "aws", "-s", "lambda:full", "--role-name", "other", "--apply"); code != 0 {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		stdout, stderr, code := runCLI(t, "setup", "aws", "--mfa-serial", serial, "--apply")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		for _, want := range []string{"# created role other-mfa", "# updated permission policy timebound-iam-ceiling"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, stdout)
+			}
+		}
+		_, perm := checkRoleDocs(t, client, home2, "other", "", stdout)
+		if d := granttest.Decide(t, perm, "lambda:UpdateFunctionCode"); d == "allow" {
+			t.Errorf("the broker still allows lambda at full:\n%s", perm)
+		}
+		_, perm = checkRoleDocs(t, client, home2, "other-mfa", "mfa-", stdout)
+		if d := granttest.Decide(t, perm, "lambda:UpdateFunctionCode"); d != "allow" {
+			t.Errorf("the MFA role does not allow lambda at full:\n%s", perm)
+		}
+	})
 }

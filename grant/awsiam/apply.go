@@ -1,6 +1,7 @@
 package awsiam
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,16 @@ type RoleSpec struct {
 	TrustPolicy        string
 	PermissionPolicy   string
 	MaxSessionDuration time.Duration
+	// Description is the new role's description; empty gives
+	// [BrokerDescription].
+	Description string
 }
+
+// Descriptions of the roles setup creates.
+const (
+	BrokerDescription = "timebound-iam broker: the ceiling of every short-lived grant"
+	MFADescription    = "timebound-iam MFA broker: the ceiling of grants a person approved with an MFA code"
+)
 
 // ApplyReport is what [ApplyRole] did to the broker role and what it found
 // there besides.
@@ -71,7 +81,7 @@ func ApplyRole(ctx context.Context, api IAMAPI, spec RoleSpec) (ApplyReport, err
 			RoleName:                 aws.String(spec.Name),
 			AssumeRolePolicyDocument: aws.String(spec.TrustPolicy),
 			MaxSessionDuration:       maxSecs,
-			Description:              aws.String("timebound-iam broker: the ceiling of every short-lived grant"),
+			Description:              aws.String(cmp.Or(spec.Description, BrokerDescription)),
 		})
 		if err != nil {
 			return ApplyReport{}, fmt.Errorf("creating role %q: %w", spec.Name, err)

@@ -30,6 +30,36 @@ func TrustPolicy(principal string) string {
 	}}})
 }
 
+// MFATrustPolicy is the MFA role's trust policy: [TrustPolicy]'s principal
+// and actions, allowed only when the AssumeRole request was authenticated
+// with MFA. The condition is "Bool", not "BoolIfExists": a request that
+// carries no MFA information at all, such as one signed with the base
+// access keys alone, has no aws:MultiFactorAuthPresent key, and
+// BoolIfExists would let it through.
+func MFATrustPolicy(principal string) string {
+	return indent(roleDocument{Version: "2012-10-17", Statement: []roleStatement{{
+		Sid:       "TimeboundIamBaseIdentityWithMFA",
+		Effect:    "Allow",
+		Principal: map[string]string{"AWS": principal},
+		Action:    []string{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"},
+		Condition: json.RawMessage(`{"Bool":{"aws:MultiFactorAuthPresent":"true"}}`),
+	}}})
+}
+
+// BaseCeiling is the base role's ceiling when an MFA role holds the full
+// one: each service of ceiling at most at read_only, so that the base
+// access keys alone reach no service at full.
+func BaseCeiling(ceiling []policy.Access) []policy.Access {
+	out := make([]policy.Access, len(ceiling))
+	for i, a := range ceiling {
+		out[i] = a
+		if a.Level == policy.Full {
+			out[i].Level = policy.ReadOnly
+		}
+	}
+	return out
+}
+
 // roleDocument keeps IAM's conventional key order in what setup prints.
 type roleDocument struct {
 	Version   string          `json:"Version"`

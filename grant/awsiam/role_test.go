@@ -311,3 +311,77 @@ func TestApplyRoleOtherPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestTrustPolicies: the two trust policies, as IAM reads them. The MFA
+// role's is the base role's statement with the one condition, as "Bool":
+// "BoolIfExists" would let a request without MFA information through.
+func TestTrustPolicies(t *testing.T) {
+	const principal = "arn:aws:iam::123456789012:user/alice"
+	statement := map[string]any{
+		"Sid":       "TimeboundIamBaseIdentity",
+		"Effect":    "Allow",
+		"Principal": map[string]any{"AWS": principal},
+		"Action":    []any{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"},
+	}
+	withMFA := map[string]any{}
+	for k, v := range statement {
+		withMFA[k] = v
+	}
+	withMFA["Sid"] = "TimeboundIamBaseIdentityWithMFA"
+	withMFA["Condition"] = map[string]any{"Bool": map[string]any{"aws:MultiFactorAuthPresent": "true"}}
+	tests := []struct {
+		name string
+		doc  string
+		want map[string]any
+	}{
+		{"base role", TrustPolicy(principal), statement},
+		{"MFA role", MFATrustPolicy(principal), withMFA},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got map[string]any
+			if err := json.Unmarshal([]byte(tt.doc), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, tt.doc)
+			}
+			want := map[string]any{"Version": "2012-10-17", "Statement": []any{tt.want}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("trust policy:\n%s\nwant the equivalent of:\n%v", tt.doc, want)
+			}
+			if strings.Contains(tt.doc, "IfExists") {
+				t.Errorf("trust policy uses an IfExists condition:\n%s", tt.doc)
+			}
+		})
+	}
+}
+
+// TestBaseCeiling: with an MFA role, the base role holds no service at full.
+func TestBaseCeiling(t *testing.T) {
+	ceiling := []policy.Access{{Service: "s3", Level: policy.Full}, {Service: "logs", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}}
+	got := BaseCeiling(ceiling)
+	want := []policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "logs", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.ReadOnly}}
+	if !slices.Equal(got, want) {
+		t.Errorf("BaseCeiling = %v, want %v", got, want)
+	}
+	if ceiling[0].Level != policy.Full {
+		t.Error("BaseCeiling changed its argument")
+	}
+	base, err := PermissionPolicy(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := PermissionPolicy(ceiling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"s3:PutObject", "lambda:UpdateFunctionCode"} {
+		if d := granttest.Decide(t, base, action); d == "allow" {
+			t.Errorf("base role ceiling allows %s", action)
+		}
+		if d := granttest.Decide(t, full, action); d != "allow" {
+			t.Errorf("MFA role ceiling: %s is %s, want allow", action, d)
+		}
+	}
+	if d := granttest.Decide(t, base, "s3:GetObject"); d != "allow" {
+		t.Errorf("base role ceiling: s3:GetObject is %s, want allow", d)
+	}
+}

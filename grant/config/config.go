@@ -63,6 +63,9 @@ type Config struct {
 	FilePassphrase string
 	// STSTimeout bounds each AssumeRole call, retries included.
 	STSTimeout time.Duration
+	// MFASerial is the ARN of the person's MFA device; with it, grants that
+	// need approval assume MFARoleARN with a code from it. See [Config.RoleFor].
+	MFASerial, MFARoleARN string
 	// SourceIdentity is sent as AssumeRole's SourceIdentity, which CloudTrail
 	// records on every call a grant makes and which no one can change
 	// afterwards; for example "alice@build-07". Empty sends none.
@@ -104,7 +107,7 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity", "approval", "approval_services"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity", "approval", "approval_services", "mfa_serial", "mfa_role_arn"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -257,6 +260,9 @@ func parse(home string, values map[string]string, getenv func(string) string) (C
 	if err := cfg.loadApproval(values); err != nil {
 		return Config{}, err
 	}
+	if err := cfg.loadMFA(values); err != nil {
+		return Config{}, err
+	}
 	for key, dst := range map[string]*time.Duration{"max_ttl": &cfg.MaxTTL, "default_ttl": &cfg.DefaultTTL, "sts_timeout": &cfg.STSTimeout} {
 		if v := values[key]; v != "" {
 			if *dst, err = time.ParseDuration(v); err != nil {
@@ -290,14 +296,7 @@ func (c Config) CheckRole() error {
 	if c.RoleARN == "" {
 		return fmt.Errorf("no broker role configured: set role_arn in %s, or TIMEBOUND_IAM_ROLE_ARN, or pass --role-arn", c.ConfigFile())
 	}
-	// A role ARN holds IAM name characters, the colons of the ARN and the
-	// slashes of the role's path; nothing else, since it is also written
-	// into every grant's profile.
-	arnChars := strings.NewReplacer(":", "", "/", "").Replace(c.RoleARN)
-	if !strings.HasPrefix(c.RoleARN, "arn:") || !strings.Contains(c.RoleARN, ":role/") || !IAMNameChars(arnChars) {
-		return fmt.Errorf("role_arn %q is not a role ARN such as arn:aws:iam::123456789012:role/timebound-iam-broker", c.RoleARN)
-	}
-	return nil
+	return checkRoleARN("role_arn", c.RoleARN, "timebound-iam-broker")
 }
 
 // IAMNameChars reports whether s holds only the characters IAM and STS allow

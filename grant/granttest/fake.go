@@ -135,7 +135,9 @@ func StartStandIn(t *testing.T) *STS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stand.Close() })
-	ScanSecrets(t).From(stand.Secrets)
+	scan := ScanSecrets(t)
+	scan.From(stand.Secrets)
+	scan.From(stand.TokenCodes)
 	SetBaseCredentials(t)
 	return stand
 }

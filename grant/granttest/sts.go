@@ -13,7 +13,21 @@
 //   - "...role/throttled-once" Throttling on the first request for each
 //     RoleSessionName, then answers as for any other role
 //   - "...role/throttled" Throttling, always
+//   - "...role/<name>-mfa" AccessDenied unless the request carries a
+//     SerialNumber and TokenCode, as a trust policy that requires
+//     aws:MultiFactorAuthPresent refuses it
 //   - anything else     MaxSessionDuration 12h
+//
+// # MFA
+//
+// [STS.SetMFA] names the one MFA device the stand-in knows and the code it
+// shows now. A request with a SerialNumber or a TokenCode is checked as AWS
+// checks it: a TokenCode that is not 6 digits gets a ValidationError; another
+// device, or none set, gets AccessDenied "MultiFactorAuthentication failed,
+// unable to validate MFA code..."; a wrong code, or the right one a second
+// time, gets AccessDenied "MultiFactorAuthentication failed with invalid MFA
+// one time pass code." A code is spent by its first request that passes.
+// [STS.TokenCodes] returns every code requests carried, for the secret scan.
 //
 // Every answer carries fresh random credentials, which tests can then look
 // for wherever a secret must not appear. A SourceIdentity or session tags
@@ -58,6 +72,73 @@ type STS struct {
 	calls  int
 	// throttled holds the session names already throttled once.
 	throttled map[string]bool
+	// mfaSerial and mfaCode are the device [STS.SetMFA] set and its code;
+	// spent holds the codes used; codes every TokenCode received.
+	mfaSerial, mfaCode string
+	spent              map[string]bool
+	codes              []string
+}
+
+// The messages AWS sends when the MFA check of an AssumeRole fails.
+const (
+	// MFAInvalidCode is the message for a wrong or reused code.
+	MFAInvalidCode = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+	// MFAUnknownDevice is the message for a SerialNumber that is not a
+	// device of the caller.
+	MFAUnknownDevice = "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+)
+
+// SetMFA makes serial the caller's MFA device, showing code now: the next
+// request with that SerialNumber and TokenCode passes, and spends it.
+func (s *STS) SetMFA(serial, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mfaSerial, s.mfaCode = serial, code
+}
+
+// TokenCodes returns every TokenCode a request carried, as secrets: a code
+// the person typed must appear nowhere but the request to STS.
+func (s *STS) TokenCodes() []Secret {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Secret
+	for i, c := range s.codes {
+		out = append(out, Secret{What: fmt.Sprintf("the MFA TokenCode of AssumeRole request %d", i+1), Value: c})
+	}
+	return out
+}
+
+// tokenCodeChars is STS's rule for TokenCode.
+var tokenCodeChars = regexp.MustCompile(`^[0-9]{6}$`)
+
+// checkMFA returns the status, code and message STS answers a request's
+// MFA parameters with, or 0 when it passes them. role is the RoleArn.
+func (s *STS) checkMFA(form url.Values, role string) (status int, code, msg string) {
+	serial, token := form.Get("SerialNumber"), form.Get("TokenCode")
+	if serial == "" && token == "" {
+		if strings.HasSuffix(role, "-mfa") {
+			return 403, "AccessDenied", "User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: " + role
+		}
+		return 0, "", ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token != "" {
+		s.codes = append(s.codes, token)
+	}
+	switch {
+	case token != "" && !tokenCodeChars.MatchString(token):
+		return 400, "ValidationError", "1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*"
+	case serial == "" || serial != s.mfaSerial:
+		return 403, "AccessDenied", MFAUnknownDevice
+	case token != s.mfaCode || s.spent[token]:
+		return 403, "AccessDenied", MFAInvalidCode
+	}
+	if s.spent == nil {
+		s.spent = map[string]bool{}
+	}
+	s.spent[token] = true
+	return 0, "", ""
 }
 
 // Start listens on a free port on 127.0.0.1. Stop it with Close.
@@ -137,6 +218,10 @@ func (s *STS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if status, code, msg := s.checkMFA(r.Form, role); status != 0 {
+		fail(w, status, code, msg)
+		return
 	}
 	dur, _ := strconv.Atoi(r.Form.Get("DurationSeconds"))
 	if dur == 0 {

@@ -129,7 +129,7 @@ func (a *approvals) ask(ctx context.Context, req *mcp.CallToolRequest, p *grant.
 		InputRequests: mcp.InputRequestMap{approvalInputID: &mcp.ElicitParams{
 			Mode:            "form",
 			Message:         approvalMessage(p),
-			RequestedSchema: approvalSchema(p.Request.TTL),
+			RequestedSchema: approvalSchema(p.Request.TTL, p.MFASerial),
 		}},
 		RequestState: state,
 	}, nil
@@ -252,16 +252,20 @@ func (a *approvals) answer(req *mcp.CallToolRequest, r grant.Request) (*grant.Pe
 	}
 	switch res.Action {
 	case "accept":
-		approve, ttl, err := parseApprovalForm(res.Content)
+		f, err := parseApprovalForm(res.Content, p.MFASerial != "")
 		if err != nil {
 			p.Decline(grant.ApproverElicitation, "malformed answer: "+err.Error())
 			return nil, fmt.Errorf("%w. %s", err, again)
 		}
-		if !approve {
+		if !f.approve {
 			p.Decline(grant.ApproverElicitation, "declined")
 			return nil, a.declined(p, "the user did not approve this grant")
 		}
-		if err := p.Approve(grant.ApproverElicitation, ttl); err != nil {
+		err = p.ApproveWithCode(grant.ApproverElicitation, f.ttl, f.mfaCode)
+		switch {
+		case errors.Is(err, grant.ErrMFACode):
+			return nil, fmt.Errorf("%w. %s", err, again)
+		case err != nil:
 			return nil, fmt.Errorf("%w. No grant was made; ask the user for the access you need, with a ttl they accept", err)
 		}
 		return p, nil
@@ -334,59 +338,106 @@ func (a *approvals) failedRoundTrip(ctx context.Context, state string, err error
 	return res
 }
 
+// approvalForm is an accepted approval form's content.
+type approvalForm struct {
+	approve bool
+	ttl     time.Duration
+	// mfaCode is the code the person typed; it goes to grant.Pending and
+	// nowhere else.
+	mfaCode string
+}
+
 // parseApprovalForm reads the approval form's content. A plain accept means
 // yes: a missing approve field is true, and a missing or empty ttl keeps the
-// one asked for (zero).
-func parseApprovalForm(content map[string]any) (approve bool, ttl time.Duration, err error) {
-	approve = true
+// one asked for (zero). withCode says the form asked for mfa_code; then no
+// error quotes what a field holds, in case the person typed the code into
+// the wrong one.
+func parseApprovalForm(content map[string]any, withCode bool) (f approvalForm, err error) {
+	f.approve = true
+	quote := func(v any) string {
+		if withCode {
+			return "not"
+		}
+		return fmt.Sprintf("%v, not", v)
+	}
 	if v, ok := content["approve"]; ok {
 		b, isBool := v.(bool)
 		if !isBool {
-			return false, 0, fmt.Errorf("the approval form's approve field is %v, not true or false", v)
+			return approvalForm{}, fmt.Errorf("the approval form's approve field is %s true or false", quote(v))
 		}
-		approve = b
+		f.approve = b
 	}
 	if v, ok := content["ttl"]; ok {
 		s, isString := v.(string)
 		if !isString {
-			return false, 0, fmt.Errorf("the approval form's ttl field is %v, not a duration such as \"30m\"", v)
+			return approvalForm{}, fmt.Errorf("the approval form's ttl field is %s a duration such as \"30m\"", quote(v))
 		}
 		if s = strings.TrimSpace(s); s != "" {
-			if ttl, err = time.ParseDuration(s); err != nil {
-				return false, 0, fmt.Errorf("the approval form's ttl %q is not a duration such as \"30m\"", s)
+			if f.ttl, err = time.ParseDuration(s); err != nil {
+				if withCode {
+					return approvalForm{}, errors.New("the approval form's ttl is not a duration such as \"30m\"")
+				}
+				return approvalForm{}, fmt.Errorf("the approval form's ttl %q is not a duration such as \"30m\"", s)
 			}
 		}
 	}
-	return approve, ttl, nil
+	if !withCode {
+		return f, nil
+	}
+	// The code is checked, without being quoted, when the approval is
+	// recorded; here only its type.
+	switch v := content["mfa_code"].(type) {
+	case nil:
+	case string:
+		f.mfaCode = strings.TrimSpace(v)
+	default:
+		return approvalForm{}, fmt.Errorf("the approval form's mfa_code field is not text: type the %d digits the MFA device shows", grant.MFACodeDigits)
+	}
+	return f, nil
 }
 
-// approvalSchema is the form: a confirmation that defaults to approve, and
-// an optional shorter ttl that defaults to the one asked for.
-func approvalSchema(ttl time.Duration) map[string]any {
+// approvalSchema is the form: a confirmation that defaults to approve, an
+// optional shorter ttl that defaults to the one asked for, and, for a grant
+// that goes to the MFA role, the required code of mfaSerial.
+func approvalSchema(ttl time.Duration, mfaSerial string) map[string]any {
 	asked := config.ShortDuration(ttl)
-	return map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"approve": map[string]any{
-				"type":        "boolean",
-				"title":       "Approve this grant",
-				"description": "Leave this on and accept to grant the access shown; turn it off, or decline, to refuse.",
-				"default":     true,
-			},
-			"ttl": map[string]any{
-				"type":        "string",
-				"title":       "TTL",
-				"description": fmt.Sprintf("Optional: a shorter lifetime for the credentials, from %s up to the %s asked for, e.g. %q.", config.ShortDuration(config.MinTTL), asked, config.ShortDuration(config.MinTTL)),
-				"default":     asked,
-			},
+	properties := map[string]any{
+		"approve": map[string]any{
+			"type":        "boolean",
+			"title":       "Approve this grant",
+			"description": "Leave this on and accept to grant the access shown; turn it off, or decline, to refuse.",
+			"default":     true,
+		},
+		"ttl": map[string]any{
+			"type":        "string",
+			"title":       "TTL",
+			"description": fmt.Sprintf("Optional: a shorter lifetime for the credentials, from %s up to the %s asked for, e.g. %q.", config.ShortDuration(config.MinTTL), asked, config.ShortDuration(config.MinTTL)),
+			"default":     asked,
 		},
 	}
+	schema := map[string]any{"type": "object", "properties": properties}
+	if mfaSerial != "" {
+		properties["mfa_code"] = map[string]any{
+			"type":  "string",
+			"title": "MFA code",
+			"description": fmt.Sprintf("The %d-digit code your MFA device %s shows now. This grant goes to the MFA role, which AWS lets no one assume without it; the code is sent to AWS once and kept nowhere.",
+				grant.MFACodeDigits, mfaSerial),
+			"minLength": grant.MFACodeDigits,
+			"maxLength": grant.MFACodeDigits,
+		}
+		schema["required"] = []string{"mfa_code"}
+	}
+	return schema
 }
 
 // approvalMessage is the form's text.
 func approvalMessage(p *grant.Pending) string {
-	return "An AI agent asks for AWS credentials through timebound-iam.\n\n" + p.Prompt.String() +
-		"\nAccept to grant this access, or set a shorter ttl first. Decline if you did not expect this request."
+	accept := "\nAccept to grant this access, or set a shorter ttl first. Decline if you did not expect this request."
+	if p.MFASerial != "" {
+		accept = "\nThis grant goes to the MFA role: to approve it, type the code your MFA device " + p.MFASerial +
+			" shows now into mfa_code and accept, after a shorter ttl if you like. Decline if you did not expect this request."
+	}
+	return "An AI agent asks for AWS credentials through timebound-iam.\n\n" + p.Prompt.String() + accept
 }
 
 // approveInstead tells the agent how a person can approve the grant instead.

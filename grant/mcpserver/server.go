@@ -21,7 +21,7 @@ import (
 // Instructions tell an agent how the tools fit together.
 const Instructions = `timebound-iam gives you short-lived AWS credentials for one task.
 1. Call grant_access with the services you need (list_services shows them), level read_only unless you must change something, and the shortest ttl that fits the task. Give a reason: the user sees it.
-2. A grant may need the user's approval (by default, any grant with level full): your MCP client then shows the user a form, and grant_access returns once they answer. The user may shorten the ttl. If they decline, or nobody answers, no grant is made: do not call grant_access again for the same access on your own; tell the user what you need and why, and let them decide.
+2. A grant may need the user's approval (by default, any grant with level full): your MCP client then shows the user a form, and grant_access returns once they answer. Where the user set it up, the form also asks for the code of their MFA device; never ask the user for that code yourself. The user may shorten the ttl. If they decline, or nobody answers, no grant is made: do not call grant_access again for the same access on your own; tell the user what you need and why, and let them decide.
 3. Run the AWS CLI exactly as the result's usage says: AWS_CONFIG_FILE=<config_file> aws --profile tb-<id> <command>. Always pass --profile; AWS_PROFILE is not enough when other credentials are in the environment.
 4. If a command fails with AccessDenied, do not look for other credentials: ask for the missing service or level with grant_access, or tell the user.
 5. If the helper says the grant expired or was revoked, call grant_access again.

@@ -11,6 +11,8 @@
 //   - keyring: the keychain backend opens and a test item round-trips
 //   - base-credentials: STS GetCallerIdentity with the base credentials
 //   - role: a real 15m read_only grant through the broker role, revoked at once
+//   - mfa: whether grants that need approval go to an MFA role, and that
+//     mfa_role_arn is set when mfa_serial is (no network)
 //   - max-session-duration: the role's MaxSessionDuration against max_ttl
 //   - clock-skew: the local clock against the Date header of the STS endpoint
 //   - fallback-credentials: long-lived keys an agent running as the user could use
@@ -62,6 +64,7 @@ const (
 	KeyringCheck     = "keyring"
 	CredentialsCheck = "base-credentials"
 	RoleCheck        = "role"
+	MFACheck         = "mfa"
 	DurationCheck    = "max-session-duration"
 	ClockCheck       = "clock-skew"
 	FallbackCheck    = "fallback-credentials"
@@ -69,7 +72,7 @@ const (
 )
 
 // Names lists the checks in the order [Doctor.Run] reports them.
-var Names = []string{ConfigCheck, LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, FallbackCheck, ProfilesCheck}
+var Names = []string{ConfigCheck, LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, MFACheck, DurationCheck, ClockCheck, FallbackCheck, ProfilesCheck}
 
 // Check is the result of one check. Hint is empty when Status is [OK].
 type Check struct {
@@ -203,12 +206,13 @@ func (d *Doctor) run(ctx context.Context) []Check {
 	put(d.checkConfig())
 	put(d.checkFallback())
 	if d.ConfigErr != nil {
-		for _, name := range []string{LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, DurationCheck, ClockCheck, ProfilesCheck} {
+		for _, name := range []string{LimitsCheck, KeyringCheck, CredentialsCheck, RoleCheck, MFACheck, DurationCheck, ClockCheck, ProfilesCheck} {
 			put(skipped(name, "the config did not load", ConfigCheck))
 		}
 		return res
 	}
 	put(d.checkLimits())
+	put(d.checkMFA())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		keys, c := d.checkKeyring()
