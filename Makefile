@@ -5,6 +5,7 @@
 #   make fuzz    runs every fuzz target for FUZZTIME (60s) each
 #   make demo    installs the rig if missing, then replays the seed scenario
 #   make bench   builds the release binary, then measures it against its targets
+#   make release-check  checks .goreleaser.yaml and builds this platform's archive as a snapshot
 #   make policy-report  prints how many catalog services fit one grant, before and after fitting
 
 GO          ?= go
@@ -20,6 +21,8 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 # credential_process call.
 TAGS        := urfave_cli_no_docs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# v2.17.0 is the newest goreleaser this Go builds (v2.18 needs Go 1.27).
+GORELEASER  := github.com/goreleaser/goreleaser/v2@v2.17.0
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 # vuln.go.dev is generated from the reports in the Go module golang.org/x/vulndb.
 # Where vuln.go.dev cannot be reached but the Go module proxy can, lint checks
@@ -35,7 +38,7 @@ FUZZMINIMIZETIME ?= 10s
 # The fuzz targets write files; on tmpfs their fsyncs cost nothing.
 FUZZTMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 
-.PHONY: build install test rig lint fuzz generate clean demo bench policy-report
+.PHONY: build install test rig lint fuzz generate clean demo bench policy-report release-check
 
 # The release build is static (CGO_ENABLED=0): nothing on Linux needs cgo,
 # and dynamic libc linking costs every credential_process run about 0.9 ms.
@@ -138,8 +141,16 @@ generate:
 # alone, and how many one grant can hold (packed greedily, smallest first),
 # before and after policy-size fitting; the README quotes it. It runs as a
 # test of package grant/policy, in the package directory so that its output shows.
+# The snapshot's binary must carry the version goreleaser stamped.
+release-check:
+	$(GO) run $(GORELEASER) check
+	$(GO) run $(GORELEASER) build --snapshot --single-target --clean
+	@bin=$$(find dist -type f -name timebound-iam | head -n 1); \
+	out=$$("$$bin" version); echo "$$bin: $$out"; \
+	case "$$out" in *-snapshot+*) ;; *) echo "release-check: $$bin does not carry the snapshot version" >&2; exit 1;; esac
+
 policy-report:
 	$(GO) -C grant/policy test -count=1 -tags $(TAGS) -run '^TestPolicyFitReport$$' -report
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
