@@ -137,7 +137,7 @@ func TestSetupAgentErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{[]string{"vscode"}, "timebound-iam: error: unknown agent \"vscode\"\ntimebound-iam: hint: use one of kiro, claude-code, cursor, generic, codex, gemini\n"},
+		{[]string{"windsurf"}, "timebound-iam: error: unknown agent \"windsurf\"\ntimebound-iam: hint: use one of kiro, claude-code, cursor, vscode, generic, codex, gemini\n"},
 		{nil, "timebound-iam: error: no agent named\n"},
 		{[]string{"claude-code", "--project", project}, "timebound-iam: error: " + filepath.Join(project, ".mcp.json") + " is not valid JSON: line 3, column 1: invalid character '}' looking for beginning of value\ntimebound-iam: hint: fix the file at line 3, or move it aside; nothing was written\n"},
 		{[]string{"cursor", "--bogus"}, "timebound-iam: error: flag provided but not defined: -bogus\n"},
