@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/timebound-iam/timebound-iam/credproc"
+	tbconfig "github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/urfave/cli/v2"
 )
 
@@ -62,10 +64,27 @@ func report(w io.Writer, err error) int {
 	}
 	fmt.Fprintf(w, "%s: error: %s\n", prog, err)
 	var h *hinted
-	if errors.As(err, &h) {
+	var creds *tbconfig.CredentialsError
+	switch {
+	case errors.As(err, &h):
 		fmt.Fprintf(w, "%s: hint: %s\n", prog, h.hint)
+	case errors.As(err, &creds):
+		fmt.Fprintf(w, "%s: hint: %s\n", prog, credentialsHint(creds))
 	}
 	return 1
+}
+
+// credentialsHint says how to give timebound-iam the base credentials that
+// e found missing or could not load.
+func credentialsHint(e *tbconfig.CredentialsError) string {
+	var notExist config.SharedConfigProfileNotExistError
+	switch {
+	case errors.As(e.Err, &notExist):
+		return fmt.Sprintf("create it with aws configure --profile %s (or aws configure sso), or name an existing profile with source_profile in %s; then run %s doctor", e.Profile, e.Settings, prog)
+	case e.Nothing:
+		return fmt.Sprintf("run aws configure (access keys) or aws sso login (IAM Identity Center), or name a profile that has credentials with source_profile in %s; then run %s doctor", e.Settings, prog)
+	}
+	return fmt.Sprintf("for IAM Identity Center run aws sso login --profile %s; aws sts get-caller-identity --profile %s shows what the profile resolves to; %s doctor checks the rest", e.Profile, e.Profile, prog)
 }
 
 // printJSON writes a command's --json result: one indented object.
