@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/timebound-iam/timebound-iam/credproc"
-	tbconfig "github.com/timebound-iam/timebound-iam/grant/config"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/urfave/cli/v2"
 )
 
@@ -67,7 +66,7 @@ func report(w io.Writer, err error) int {
 	}
 	fmt.Fprintf(w, "%s: error: %s\n", prog, err)
 	var h *hinted
-	var creds *tbconfig.CredentialsError
+	var creds *config.CredentialsError
 	switch {
 	case errors.As(err, &h):
 		fmt.Fprintf(w, "%s: hint: %s\n", prog, h.hint)
@@ -79,10 +78,9 @@ func report(w io.Writer, err error) int {
 
 // credentialsHint says how to give timebound-iam the base credentials that
 // e found missing or could not load.
-func credentialsHint(e *tbconfig.CredentialsError) string {
-	var notExist config.SharedConfigProfileNotExistError
+func credentialsHint(e *config.CredentialsError) string {
 	switch {
-	case errors.As(e.Err, &notExist):
+	case e.NoProfile():
 		return fmt.Sprintf("create it with aws configure --profile %s (or aws configure sso), or name an existing profile with source_profile in %s; then run %s doctor", e.Profile, e.Settings, prog)
 	case e.Nothing:
 		return fmt.Sprintf("run aws configure (access keys) or aws sso login (IAM Identity Center), or name a profile that has credentials with source_profile in %s; then run %s doctor", e.Settings, prog)

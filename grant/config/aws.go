@@ -91,14 +91,20 @@ type CredentialsError struct {
 	Err     error
 }
 
+// NoProfile reports whether the failure is that Profile is in neither
+// shared file.
+func (e *CredentialsError) NoProfile() bool {
+	var notExist awsconfig.SharedConfigProfileNotExistError
+	return errors.As(e.Err, &notExist)
+}
+
 func (e *CredentialsError) Error() string {
 	profile := fmt.Sprintf("profile %q", e.Profile)
 	if e.ProfileFrom != "" {
 		profile += " (" + e.ProfileFrom + ")"
 	}
-	var notExist awsconfig.SharedConfigProfileNotExistError
 	switch {
-	case errors.As(e.Err, &notExist):
+	case e.NoProfile():
 		return fmt.Sprintf("cannot load the base AWS credentials: %s is in neither %s nor %s", profile, e.ConfigFile, e.CredentialsFile)
 	case e.Nothing:
 		imds := "and at the EC2 instance metadata service"
