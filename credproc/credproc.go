@@ -18,10 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 // Getter reads one grant's credentials; [*keychain.Store] satisfies it.
@@ -38,6 +40,23 @@ type Request struct {
 	Expires time.Time
 	// RevokedAt is set when the profile is a revoke tombstone.
 	RevokedAt time.Time
+	// Lookup reads the grant's section of the profiles file. It is called
+	// only when the keychain has no item for the grant, to tell a grant that
+	// never existed from one revoked, expired or cleared from the keychain;
+	// found is false when no section names the grant. Nil means unknown.
+	Lookup func() (e profiles.Entry, found bool, err error)
+}
+
+// ParseID reads the --session value of a credential_process line: a grant
+// id, with or without the tb- prefix, as revoke takes it. Anything else (a
+// newline, a ";", another shape) is a [*Refusal] on one line: the line was
+// not written by timebound-iam.
+func ParseID(s string) (string, error) {
+	id := strings.TrimPrefix(s, profiles.Prefix)
+	if !profiles.ValidID(id) {
+		return "", refuse("--session %q is not a grant id such as tb-k3f9ab2c, so this credential_process line was not written by timebound-iam; run timebound-iam sessions to list the grants", s)
+	}
+	return id, nil
 }
 
 // Refusal is why the helper prints no credentials. Its Error is the one line
@@ -71,7 +90,7 @@ func Run(w io.Writer, open func() (Getter, error), r Request, now time.Time) err
 	case errors.Is(err, keychain.ErrNotFound) && !r.Expires.IsZero() && !now.Before(r.Expires):
 		return refuse("grant %s expired at %s; %s", name, stamp(r.Expires), again)
 	case errors.Is(err, keychain.ErrNotFound):
-		return refuse("grant %s has no credentials in the keychain (revoked, or the keychain was cleared, e.g. by a reboot for keyctl); %s", name, again)
+		return missing(r, name, now)
 	case err != nil:
 		return refuse("grant %s: %v; unlock the keychain, or %s", name, err, again)
 	}
@@ -80,6 +99,26 @@ func Run(w io.Writer, open func() (Getter, error), r Request, now time.Time) err
 	}
 	_, err = w.Write(Format(c))
 	return err
+}
+
+// missing is the refusal for a grant whose keychain item is missing, as
+// precise as the profiles file allows.
+func missing(r Request, name string, now time.Time) *Refusal {
+	if r.Lookup != nil {
+		e, found, err := r.Lookup()
+		switch {
+		case err != nil:
+		case !found:
+			return refuse("grant %s does not exist: no profile in this state directory names it; check the profile name, or %s", name, again)
+		case e.Status == profiles.Revoked:
+			return refuse("grant %s was revoked at %s; %s", name, stamp(e.Revoked), again)
+		case e.Status == profiles.Expired || !now.Before(e.Expires):
+			return refuse("grant %s expired at %s; %s", name, stamp(e.Expires), again)
+		case e.Status == profiles.Active:
+			return refuse("grant %s is live until %s, but its credentials are gone from the keychain (cleared, e.g. by a reboot for keyctl, or deleted by hand); %s", name, stamp(e.Expires), again)
+		}
+	}
+	return refuse("grant %s has no credentials in the keychain (revoked, or the keychain was cleared, e.g. by a reboot for keyctl); %s", name, again)
 }
 
 // Format renders c as credential_process JSON, Version 1, with a newline.

@@ -14,6 +14,7 @@ import (
 	"github.com/timebound-iam/timebound-iam/credproc"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
 )
 
 var now = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
@@ -74,6 +75,20 @@ func TestRunRefuses(t *testing.T) {
 			"grant tb-k3f9ab2c expired at 2026-11-25T12:59:00Z; call grant_access again"},
 		{"missing before expiry", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour)},
 			"grant tb-k3f9ab2c has no credentials in the keychain"},
+		{"never existed", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour), Lookup: lookup(profiles.Entry{}, false, nil)},
+			"grant tb-k3f9ab2c does not exist: no profile in this state directory names it; check the profile name, or call grant_access again"},
+		{"revoked, line not updated", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour),
+			Lookup: lookup(profiles.Entry{ID: "k3f9ab2c", Status: profiles.Revoked, Revoked: now.Add(-time.Minute), Expires: now.Add(time.Hour)}, true, nil)},
+			"grant tb-k3f9ab2c was revoked at 2026-11-25T12:59:00Z; call grant_access again"},
+		{"expired, line without expiry", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c",
+			Lookup: lookup(profiles.Entry{ID: "k3f9ab2c", Status: profiles.Expired, Expires: exp}, true, nil)},
+			"grant tb-k3f9ab2c expired at 2026-11-25T12:59:00Z; call grant_access again"},
+		{"cleared from the keychain", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour),
+			Lookup: lookup(profiles.Entry{ID: "k3f9ab2c", Status: profiles.Active, Expires: now.Add(time.Hour)}, true, nil)},
+			"grant tb-k3f9ab2c is live until 2026-11-25T14:00:00Z, but its credentials are gone from the keychain (cleared"},
+		{"profiles file unreadable", store(t, "", time.Time{}), credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour),
+			Lookup: lookup(profiles.Entry{}, false, errors.New("permission denied"))},
+			"grant tb-k3f9ab2c has no credentials in the keychain"},
 		{"keychain unavailable", func() (credproc.Getter, error) { return nil, errors.New("the file keyring needs a passphrase") },
 			credproc.Request{ID: "k3f9ab2c", Expires: now.Add(time.Hour)},
 			"grant tb-k3f9ab2c: cannot open the keychain: the file keyring needs a passphrase; call grant_access again"},
@@ -101,6 +116,29 @@ func TestRunRefuses(t *testing.T) {
 				t.Errorf("stdout on refusal: %q", out.String())
 			}
 		})
+	}
+}
+
+func lookup(e profiles.Entry, found bool, err error) func() (profiles.Entry, bool, error) {
+	return func() (profiles.Entry, bool, error) { return e, found, err }
+}
+
+func TestParseID(t *testing.T) {
+	for _, ok := range []string{"k3f9ab2c", "tb-k3f9ab2c"} {
+		if id, err := credproc.ParseID(ok); err != nil || id != "k3f9ab2c" {
+			t.Errorf("ParseID(%q) = %q, %v", ok, id, err)
+		}
+	}
+	for _, bad := range []string{"", "tb-", "k3f9ab2c\n", "k3f9ab2c\nx", "k3f9;rm -rf", "K3F9AB2C", "tb-tb-k3f9ab2c", " k3f9ab2c", "../k3f9ab2c", "k3f"} {
+		_, err := credproc.ParseID(bad)
+		var r *credproc.Refusal
+		if !errors.As(err, &r) {
+			t.Errorf("ParseID(%q) = %v, want a *Refusal", bad, err)
+			continue
+		}
+		if strings.ContainsAny(r.Error(), "\n\r") || !strings.Contains(r.Error(), "is not a grant id such as tb-k3f9ab2c") {
+			t.Errorf("ParseID(%q): %q", bad, r.Error())
+		}
 	}
 }
 

@@ -78,6 +78,12 @@ func assumeRoleTimeout(d time.Duration) func(*middleware.Stack) error {
 // which limit or permission was hit and what to do; mfaSerial is the device
 // whose code the call carried, "" for none. No message holds the code.
 func explainSTS(err error, cfg config.Config, role, mfaSerial, ttl string) error {
+	// Without base credentials the request never left: what AWS would say
+	// is moot, and the SDK's chain of wrappers says nothing more.
+	var creds *config.CredentialsError
+	if errors.As(err, &creds) {
+		return creds
+	}
 	if errors.Is(err, errSTSTimeout) {
 		return fmt.Errorf("STS AssumeRole on %s got no answer within sts_timeout %s (endpoint %s): check the network path to STS and try again, or raise sts_timeout in %s", role, config.ShortDuration(cfg.STSTimeout), stsEndpointText(cfg), cfg.ConfigFile())
 	}

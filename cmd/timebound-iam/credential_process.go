@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/timebound-iam/timebound-iam/credproc"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/keychain"
+	"github.com/timebound-iam/timebound-iam/profiles"
 	"github.com/urfave/cli/v2"
 )
 
@@ -19,7 +23,7 @@ func credentialProcessCommand() *cli.Command {
 		Flags: []cli.Flag{
 			// Checked in the action, not with Required: urfave/cli would print
 			// the help text to stdout, where the AWS CLI expects JSON.
-			&cli.StringFlag{Name: "session", Usage: "grant `ID` (required)"},
+			&cli.StringFlag{Name: "session", Usage: "grant `ID`, tb-<id> or <id> (required)"},
 			&cli.StringFlag{Name: "home", Usage: "state `DIR` (required)"},
 			&cli.StringFlag{Name: "backend", Usage: "keychain backend holding the grant"},
 			&cli.TimestampFlag{Name: "expires", Layout: time.RFC3339, Usage: "the grant's expiry (RFC 3339)"},
@@ -35,7 +39,22 @@ func credentialProcess(c *cli.Context) error {
 			return withHint(fmt.Errorf("credential-process needs --%s", name), "this command is run from a tb-<id> profile's credential_process line; run timebound-iam grant to write one")
 		}
 	}
-	r := credproc.Request{ID: c.String("session")}
+	id, err := credproc.ParseID(c.String("session"))
+	if err != nil {
+		return err
+	}
+	home := c.String("home")
+	r := credproc.Request{ID: id, Lookup: func() (profiles.Entry, bool, error) {
+		set, err := (&profiles.File{Path: filepath.Join(home, config.AWSConfigName), Home: home}).Read()
+		if err != nil {
+			return profiles.Entry{}, false, err
+		}
+		e, ok := set.Get(id)
+		if !ok && set.Has(id) {
+			return e, false, errors.New("its profile cannot be read")
+		}
+		return e, ok, nil
+	}}
 	if t := c.Timestamp("expires"); t != nil {
 		r.Expires = *t
 	}
@@ -43,7 +62,7 @@ func credentialProcess(c *cli.Context) error {
 		r.RevokedAt = *t
 	}
 	open := func() (credproc.Getter, error) {
-		return keychain.Open(keychain.Options{Backend: c.String("backend"), Dir: c.String("home"), Passphrase: os.Getenv(keychain.PassphraseEnv)})
+		return keychain.Open(keychain.Options{Backend: c.String("backend"), Dir: home, Passphrase: os.Getenv(keychain.PassphraseEnv)})
 	}
 	return credproc.Run(c.App.Writer, open, r, time.Now())
 }

@@ -374,8 +374,8 @@ func TestServeLogsPermissionWarning(t *testing.T) {
 	}
 	log := stderr.String()
 	for _, want := range []string{
-		`level=WARN msg="state directory permissions were too open; fixed" path=` + r.state + " was=0755 now=0700\n",
-		`level=WARN msg="state directory permissions were too open; fixed" path=` + config + " was=0644 now=0600\n",
+		`level=WARN msg="state directory path was open to other users; made it private" path=` + r.state + " was=0755 now=0700\n",
+		`level=WARN msg="state directory path was open to other users; made it private" path=` + config + " was=0644 now=0600\n",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("serve's stderr lacks %q:\n%s", want, log)

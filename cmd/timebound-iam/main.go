@@ -22,35 +22,60 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
-		Name:            "timebound-iam",
-		Usage:           "short-lived, scoped AWS credentials for AI coding agents",
-		Version:         version,
-		Reader:          stdin,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
+		Name:      prog,
+		Usage:     "short-lived, scoped AWS credentials for AI coding agents",
+		UsageText: prog + " COMMAND [OPTIONS] [ARGUMENTS]",
+		Version:   version,
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// help is a command of its own, below, that works at every level;
+		// urfave/cli adds --help only when it adds its own.
+		HideHelpCommand:      true,
+		Flags:                []cli.Flag{cli.HelpFlag},
+		EnableBashCompletion: true,
 		// Errors are printed once, by report, in the house format.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usageError,
-		Commands: []*cli.Command{
-			serveCommand(),
-			grantCommand(),
-			sessionsCommand(),
-			revokeCommand(),
-			auditCommand(),
-			servicesCommand(),
-			setupCommand(),
-			doctorCommand(),
-			execCommand(),
-			credentialProcessCommand(),
-			versionCommand(),
-		},
+		Action:         unknownCommand,
+		Commands:       commands(),
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = usageError
-	}
+	app.BashComplete = completer(nil, args)
+	wire(app.Commands, args)
 	if err := app.Run(args); err != nil {
 		return report(stderr, err)
 	}
 	return 0
+}
+
+func commands() []*cli.Command {
+	return []*cli.Command{
+		serveCommand(),
+		grantCommand(),
+		sessionsCommand(),
+		revokeCommand(),
+		auditCommand(),
+		servicesCommand(),
+		setupCommand(),
+		doctorCommand(),
+		execCommand(),
+		credentialProcessCommand(),
+		versionCommand(),
+		completionCommand(),
+		helpCommand(),
+	}
+}
+
+// wire gives every command, at every depth, the house usage errors, help
+// for an unknown subcommand, and shell completion from args.
+func wire(cmds []*cli.Command, args []string) {
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+		c.BashComplete = completer(c, args)
+		c.HideHelpCommand = true
+		if len(c.Subcommands) > 0 {
+			c.Action = unknownCommand
+			wire(c.Subcommands, args)
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +66,7 @@ func TestScripts(t *testing.T) {
 			"backdate":    backdate,
 			"profileline": profileline,
 			"nosecret":    nosecret,
+			"imds404":     imds404,
 		},
 	})
 }
@@ -179,4 +182,16 @@ func profileline(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("no credential_process line for tb-%s", args[1])
+}
+
+// imds404 NAME starts an EC2 instance metadata service that answers every
+// request 404, as something on a laptop's network may, and sets $NAME to its
+// URL. The SDK logs "falling back to IMDSv1" for it, and finds no role.
+func imds404(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: imds404 NAME")
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }

@@ -158,8 +158,8 @@ func TestPermissionsOtherUser(t *testing.T) {
 		t.Fatalf("grant as %s: %v\n%s", alice.name, err, stderr)
 	}
 	for _, want := range []string{
-		"timebound-iam: warning: " + state + " had mode 0755, readable or writable by others; set it to 0700\n",
-		"timebound-iam: warning: " + configPath + " had mode 0644, readable or writable by others; set it to 0600\n",
+		"timebound-iam: warning: " + state + " was open to other users; made it private: mode was 0755; now 0700\n",
+		"timebound-iam: warning: " + configPath + " was open to other users; made it private: mode was 0644; now 0600\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)

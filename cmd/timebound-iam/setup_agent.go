@@ -55,10 +55,12 @@ func setupAgentCommand() *cli.Command {
 			"  claude-code  .mcp.json, CLAUDE.md (a marked block), .claude/settings.json\n" +
 			"  cursor       .cursor/mcp.json, .cursor/rules/timebound-iam.mdc\n" +
 			"  kiro         .kiro/settings/mcp.json, .kiro/steering/timebound-iam.md\n" +
-			"  codex        .codex/config.toml (the server, a permission profile that denies reads of ~/.aws and\n" +
-			"               writes to the state directory, shell_environment_policy), AGENTS.md (a marked block)\n" +
+			"  codex        .codex/config.toml (the server, a permission profile that denies reads of\n" +
+			"               ~/.aws and writes to the state directory, shell_environment_policy),\n" +
+			"               AGENTS.md (a marked block)\n" +
 			"  gemini       .gemini/settings.json (the server, tools.sandbox), GEMINI.md (a marked block)\n" +
-			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's MCP config\n\n" +
+			"  generic      AGENTS.md (a marked block); prints the \"mcpServers\" entry for your client's\n" +
+			"               MCP config\n\n" +
 			"Example:\n" +
 			"  timebound-iam setup agent claude-code --write\n" +
 			"  sudo HOME=$HOME timebound-iam setup agent claude-code --managed --project .",

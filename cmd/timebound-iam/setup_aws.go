@@ -128,6 +128,10 @@ func setupAWS(c *cli.Context) error {
 			return err
 		}
 		who, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		var creds *config.CredentialsError
+		if errors.As(err, &creds) {
+			return withHint(creds, "%s; or pass --principal ARN", credentialsHint(creds))
+		}
 		if err != nil {
 			return withHint(fmt.Errorf("detecting the base identity with STS GetCallerIdentity: %w", err), "make AWS credentials available (aws configure, aws sso login, or source_profile), or pass --principal ARN")
 		}

@@ -48,7 +48,7 @@ type homeWarning func(path string, was, now fs.FileMode)
 // plainWarning is the human CLI's form of a [homeWarning].
 func plainWarning(c *cli.Context) homeWarning {
 	return func(path string, was, now fs.FileMode) {
-		fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s had mode %04o, readable or writable by others; set it to %04o\n", prog, path, was, now)
+		fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s was open to other users; made it private: mode was %04o; now %04o\n", prog, path, was, now)
 	}
 }
 
@@ -57,7 +57,7 @@ func plainWarning(c *cli.Context) homeWarning {
 // collector reading serve's stderr as key=value lines can parse it.
 func logWarning(log *slog.Logger) homeWarning {
 	return func(path string, was, now fs.FileMode) {
-		log.Warn("state directory permissions were too open; fixed", "path", path,
+		log.Warn("state directory path was open to other users; made it private", "path", path,
 			"was", fmt.Sprintf("%04o", was), "now", fmt.Sprintf("%04o", now))
 	}
 }

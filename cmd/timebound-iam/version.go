@@ -13,8 +13,13 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(c.App.Writer, "timebound-iam %s (%s, %s/%s; service catalog from %s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, catalog.Source)
+			fmt.Fprintln(c.App.Writer, versionText())
 			return nil
 		},
 	}
+}
+
+// versionText is what both version and --version print.
+func versionText() string {
+	return fmt.Sprintf("%s %s (%s, %s/%s; service catalog from %s)", prog, version, runtime.Version(), runtime.GOOS, runtime.GOARCH, catalog.Source)
 }

@@ -39,7 +39,12 @@ func (d *Doctor) checkIdentity(ctx context.Context) Check {
 		return fail(CredentialsCheck, err.Error(), d.credentialsHint())
 	}
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	var creds *config.CredentialsError
 	switch {
+	case errors.As(err, &creds):
+		// Before unreachable: the credential chain's own requests (to the
+		// EC2 instance metadata service) fail like a request to STS would.
+		return fail(CredentialsCheck, creds.Error(), d.credentialsHint())
 	case unsupported(err):
 		return warn(CredentialsCheck, fmt.Sprintf("cannot check: the STS endpoint does not serve GetCallerIdentity (%s)", apiText(err)), roleCheckTells)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -93,9 +98,14 @@ func unreachable(err error) bool {
 	return errors.As(err, &send)
 }
 
-// apiText is "Code: message" for an AWS API error, the transport's own error
-// for a request that got no answer, else the whole error.
+// apiText is the base credentials' own error when they are missing, "Code:
+// message" for an AWS API error, the transport's own error for a request that
+// got no answer, else the whole error.
 func apiText(err error) string {
+	var creds *config.CredentialsError
+	if errors.As(err, &creds) {
+		return creds.Error()
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		return api.ErrorCode() + ": " + api.ErrorMessage()

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/timebound-iam/timebound-iam/grant/config"
 )
 
 func TestBaseCredentials(t *testing.T) {
@@ -67,6 +68,16 @@ func TestBaseCredentials(t *testing.T) {
 			},
 			status: Fail, detail: "loading base AWS credentials: failed to get shared config profile, base",
 			hint: `check profile "base" (source_profile)`,
+		},
+		{
+			// The chain's last request, to the EC2 instance metadata service,
+			// failed to send: that is no credentials, not "cannot reach STS".
+			name: "no credentials",
+			sts: identity("", &smithy.OperationError{ServiceID: "STS", OperationName: "GetCallerIdentity", Err: &config.CredentialsError{
+				Profile: "default", ConfigFile: "/h/.aws/config", CredentialsFile: "/h/.aws/credentials", Nothing: true, Err: unreachableErr,
+			}}),
+			status: Fail, detail: `found no base AWS credentials: looked in the environment (AWS_ACCESS_KEY_ID), in profile "default" of /h/.aws/credentials and /h/.aws/config, and at the EC2 instance metadata service`,
+			hint: "aws configure",
 		},
 		{
 			name: "unreachable", sts: identity("", unreachableErr),
