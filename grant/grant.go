@@ -65,7 +65,7 @@ func (m *Manager) check(r Request) (arns []string, doc string, err error) {
 	if err := m.Config.CheckRole(); err != nil {
 		return nil, "", err
 	}
-	if doc, err = policy.BuildScoped(r.Access, arns, m.Config.STSDialect); err != nil {
+	if doc, err = policy.BuildWith(r.Access, arns, m.Config.STSDialect, m.Config.AllowEscalation); err != nil {
 		return nil, "", err
 	}
 	return arns, doc, nil

@@ -217,7 +217,7 @@ func setupAWS(c *cli.Context) error {
 	}
 
 	trust := awsiam.TrustPolicy(principal)
-	permission, err := awsiam.PermissionPolicy(ceiling)
+	permission, err := awsiam.PermissionPolicy(ceiling, cfg.AllowEscalation)
 	if err != nil {
 		return err
 	}
