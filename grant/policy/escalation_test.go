@@ -170,13 +170,37 @@ func TestEscalationDeniesAreClasses(t *testing.T) {
 			required[strings.ToLower(a)] = true
 		}
 	}
-	isClass := func(a string) bool {
-		l := levels[a]
-		return l == "Permissions management" || prefixOf(a) == "iam" && l == "Write" || slices.Contains(cs.Credentials, a)
-	}
 	byPrefix := map[string][]string{}
 	for a := range levels {
 		byPrefix[prefixOf(a)] = append(byPrefix[prefixOf(a)], a)
+	}
+	// timebound-iam's supplement: actions no dataset classes, each entry
+	// with AWS's documentation (data/supplement.json).
+	var sup struct {
+		Entries []struct {
+			Actions []string `json:"actions"`
+		} `json:"entries"`
+	}
+	raw, err = os.ReadFile(filepath.Join(escalationData, "supplement.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &sup); err != nil {
+		t.Fatal(err)
+	}
+	supplemented := map[string]bool{}
+	for _, e := range sup.Entries {
+		for _, p := range e.Actions {
+			for _, a := range byPrefix[prefixOf(p)] {
+				if granttest.ActionCovers(p, a) {
+					supplemented[a] = true
+				}
+			}
+		}
+	}
+	isClass := func(a string) bool {
+		l := levels[a]
+		return l == "Permissions management" || prefixOf(a) == "iam" && l == "Write" || slices.Contains(cs.Credentials, a) || supplemented[a]
 	}
 	for _, svc := range catalog.All() {
 		deny := EscalationDenied(Access{svc.Prefix, Full}, DialectAWS)
@@ -215,7 +239,8 @@ func TestEscalationDeniesAreClasses(t *testing.T) {
 
 // TestEscalationIssueExamples: the ways out of full that issue #16 found,
 // each denied by default and each lifted by opting its service in; the
-// controls show what full still allows. lambda:CreateFunctionUrlConfig is
+// controls show what full still allows, and the supplement's actions are
+// denied too. lambda:CreateFunctionUrlConfig is
 // in none of the datasets' classes (AWS files it under Write): it stays
 // allowed, as the README says, until a dataset counts it.
 func TestEscalationIssueExamples(t *testing.T) {
@@ -226,11 +251,14 @@ func TestEscalationIssueExamples(t *testing.T) {
 		"s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutObjectAcl", "lambda:AddPermission",
 		"iam:UpdateUser", "iam:DeactivateMFADevice", "iam:DeletePolicyVersion", "iam:UpdateRole", "iam:PassRole",
 		"iam:CreateAccessKey", "iam:AttachRolePolicy", "sts:AssumeRole", "ecr:GetAuthorizationToken",
+		// From timebound-iam's supplement (data/supplement.json).
+		"iam:TagRole", "sts:AssumeRoot", "organizations:AttachPolicy", "account:StartPrimaryEmailUpdate",
+		"identitystore:CreateGroupMembership", "rolesanywhere:CreateTrustAnchor", "ds:ResetUserPassword",
 	}
 	allowed := []string{
 		"lambda:InvokeFunction", "lambda:CreateFunction", "lambda:CreateFunctionUrlConfig", "ec2:RunInstances", "ec2:StopInstances",
 		"ssm:GetParameter", "ssm:PutParameter", "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "iam:GetRole", "iam:ListRoles",
-		"iam:TagRole", "cloudformation:CreateStack", "cloudformation:DescribeStacks", "codebuild:CreateProject", "glue:CreateDatabase",
+		"cloudformation:CreateStack", "cloudformation:DescribeStacks", "codebuild:CreateProject", "glue:CreateDatabase",
 		"sts:GetCallerIdentity", "ecr:BatchGetImage",
 	}
 	for _, a := range denied {

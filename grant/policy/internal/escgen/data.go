@@ -19,6 +19,8 @@ const (
 	pathfindingFile    = "pathfinding.json"
 	cloudsplainingFile = "cloudsplaining.json"
 	minioFile          = "minio-s3-actions.txt"
+	// supplementFile is timebound-iam's own, kept by hand: see data/README.md.
+	supplementFile = "supplement.json"
 )
 
 type importArgs struct {
@@ -36,6 +38,19 @@ type pathfindingDoc struct {
 }
 
 // cloudsplainingDoc is data/cloudsplaining.json.
+// supplementDoc is supplement.json: actions no dataset classes, each entry
+// with its class, the ability it hands over in plain words, and the AWS
+// documentation that says so.
+type supplementDoc struct {
+	Source  string `json:"source"`
+	Entries []struct {
+		Class     string   `json:"class"`
+		Actions   []string `json:"actions"`
+		Ability   string   `json:"ability"`
+		Reference string   `json:"reference"`
+	} `json:"entries"`
+}
+
 type cloudsplainingDoc struct {
 	Source string `json:"source"`
 	cloudsplainingData
@@ -144,6 +159,7 @@ type dataset struct {
 	cloudsplaining cloudsplainingDoc
 	minio          []string
 	minioSource    string
+	supplement     supplementDoc
 }
 
 // readDataset reads the data files in dir.
@@ -172,7 +188,7 @@ func readDataset(dir string) (*dataset, error) {
 		return nil, err
 	}
 	d.minioSource = sourceOf(minioHeader)
-	for name, v := range map[string]any{pathfindingFile: &d.pathfinding, cloudsplainingFile: &d.cloudsplaining} {
+	for name, v := range map[string]any{pathfindingFile: &d.pathfinding, cloudsplainingFile: &d.cloudsplaining, supplementFile: &d.supplement} {
 		raw, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, err
@@ -183,8 +199,13 @@ func readDataset(dir string) (*dataset, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if d.pathfinding.Source == "" || d.cloudsplaining.Source == "" || d.levelsSource == "" || d.minioSource == "" {
+	if d.pathfinding.Source == "" || d.cloudsplaining.Source == "" || d.levelsSource == "" || d.minioSource == "" || d.supplement.Source == "" {
 		return nil, fmt.Errorf("%s: every data file must name its source", dir)
+	}
+	for i, e := range d.supplement.Entries {
+		if !slices.Contains([]string{classEscalation, classExposure, classCredentials}, e.Class) || len(e.Actions) == 0 || e.Ability == "" || !strings.HasPrefix(e.Reference, "https://docs.aws.amazon.com/") {
+			return nil, fmt.Errorf("%s: entry %d needs a class (%s, %s or %s), actions, an ability and a reference to AWS's documentation", supplementFile, i+1, classEscalation, classExposure, classCredentials)
+		}
 	}
 	return d, nil
 }
