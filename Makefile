@@ -6,7 +6,7 @@
 #   make demo    installs the rig if missing, then replays the seed scenario
 #   make bench   builds the release binary, then measures it against its targets
 #   make release-check  checks .goreleaser.yaml and builds this platform's archive as a snapshot
-#   make policy-report  prints how many catalog services fit one grant, before and after fitting
+#   make policy-report  prints how many catalog services fit one grant, before and after fitting, and at full with their denies
 
 GO          ?= go
 # Go 1.26.8's standard library has known vulnerabilities in crypto/tls,
@@ -133,7 +133,8 @@ demo:
 bench: build
 	@rig=$$(sh .ci/rig) && TIMEBOUND_IAM_RIG="$$rig" $(GO) run ./cmd/timebound-iam/internal/bench -bin bin/timebound-iam
 
-# Regenerates the service catalog from ../shared/aws-policies.
+# Regenerates the service catalog from ../shared/aws-policies, then the
+# escalation denies from grant/policy/internal/escgen/data.
 generate:
 	$(GO) generate ./...
 

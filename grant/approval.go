@@ -47,6 +47,10 @@ type ApprovalPrompt struct {
 	// MFASerial, when set, is the MFA device whose current code the grant
 	// needs: it goes to the MFA role (Role), whose trust policy requires it.
 	MFASerial string
+	// Lifted says in plain words what the grant may do because
+	// allow_escalation lifts its escalation denies, a line a service
+	// ([config.Config.LiftedEscalation]).
+	Lifted []string
 }
 
 // String writes the prompt as lines a person reads at a glance. The reason
@@ -71,6 +75,9 @@ func (p ApprovalPrompt) String() string {
 	fmt.Fprintf(&b, "reason:    %s\n", reason)
 	fmt.Fprintf(&b, "client:    %s\n", strconv.Quote(p.Client))
 	fmt.Fprintf(&b, "policy:    %d of %d characters\n", p.PolicySize, policy.MaxSize)
+	for _, l := range p.Lifted {
+		fmt.Fprintf(&b, "lifted:    %s, as allow_escalation permits\n", l)
+	}
 	return b.String()
 }
 
@@ -131,7 +138,7 @@ func (m *Manager) Ask(r Request) (*Pending, error) {
 	account, role := roleParts(roleARN)
 	return &Pending{m: m, Request: r, Needed: m.Config.NeedsApproval(r.Access), MFASerial: serial, arns: arns, policy: policy, Prompt: ApprovalPrompt{
 		Account: account, Role: role, Access: r.Access, Resources: arns, TTL: r.TTL,
-		Reason: r.Reason, Client: r.Client, PolicySize: len(policy), MFASerial: serial,
+		Reason: r.Reason, Client: r.Client, PolicySize: len(policy), MFASerial: serial, Lifted: m.Config.LiftedEscalation(r.Access),
 	}}, nil
 }
 

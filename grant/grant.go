@@ -70,7 +70,7 @@ func (m *Manager) check(r Request) (arns []string, doc string, err error) {
 			return nil, "", err
 		}
 	}
-	if doc, err = policy.BuildScoped(r.Access, arns, m.Config.STSDialect); err != nil {
+	if doc, err = policy.BuildWith(r.Access, arns, m.Config.STSDialect, m.Config.AllowEscalation); err != nil {
 		return nil, "", err
 	}
 	return arns, doc, nil

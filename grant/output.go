@@ -26,6 +26,9 @@ type GrantOutput struct {
 	// STS's limits, so that an agent can tell how much more one grant holds.
 	PolicyChars      int    `json:"policy_chars,omitempty" jsonschema:"the session policy's length in characters; STS allows 2048"`
 	PackedPolicySize *int32 `json:"packed_policy_size,omitempty" jsonschema:"STS's PackedPolicySize: the packed session policy and tags as a percentage of STS's limit; absent when STS does not report it"`
+	// Lifted is what the grant may do because allow_escalation lifts its
+	// escalation denies; see [config.Config.LiftedEscalation].
+	Lifted []string `json:"escalation_lifted,omitempty" jsonschema:"what this grant may do that a default grant at its levels may not, because the person's allow_escalation lifts those denies: act as other roles, open resources to others, or get credentials that outlive the grant; absent when nothing is lifted"`
 }
 
 // SessionOutput is one entry of list_active_sessions and of `sessions --json`.
@@ -57,7 +60,7 @@ type SessionsOutput struct {
 type ServicesOutput struct {
 	Services []ServiceOutput `json:"services"`
 	// Limits are the limits every grant must fit, with where each came from.
-	Limits []config.Limit `json:"limits" jsonschema:"the limits every grant must fit (services, max_ttl, max_grants, approval, approval_services, role_arn) and where each came from; one set by the managed policy cannot be raised by any user setting"`
+	Limits []config.Limit `json:"limits" jsonschema:"the limits every grant must fit (services, max_ttl, max_grants, approval, approval_services, role_arn, allow_escalation) and where each came from; one set by the managed policy cannot be raised by any user setting"`
 }
 
 // Usage is the command line an agent runs with a grant.
@@ -91,6 +94,7 @@ func (m *Manager) Output(s Session) GrantOutput {
 
 		PolicyChars:      s.PolicyChars,
 		PackedPolicySize: s.PackedPolicySize,
+		Lifted:           m.Config.LiftedEscalation(s.Access),
 	}
 }
 
@@ -138,7 +142,7 @@ func ServiceList(c config.Config) []ServiceOutput {
 			if max, ok := c.MaxLevel(svc.Prefix); ok && !l.AtMost(max) {
 				continue
 			}
-			if _, err := policy.Build([]policy.Access{{Service: svc.Prefix, Level: l}}, c.STSDialect); err == nil {
+			if _, err := policy.BuildWith([]policy.Access{{Service: svc.Prefix, Level: l}}, nil, c.STSDialect, c.AllowEscalation); err == nil {
 				levels = append(levels, string(l))
 			}
 		}

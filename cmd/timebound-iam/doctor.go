@@ -107,7 +107,8 @@ func newDoctor(c *cli.Context) *doctor.Doctor {
 		return client, nil
 	}
 	d.Granter = func(context.Context) (doctor.Granter, error) {
-		m, err := newManager(c, true, cliLogger(c))
+		// loadConfig above has shown the config's warnings already.
+		m, err := newManagerWarn(c, true, cliLogger(c), plainWarning(c), func(string) {})
 		if err != nil {
 			return nil, err
 		}

@@ -57,7 +57,7 @@ func TestManagedPolicyAsAnotherUser(t *testing.T) {
 	agent := throwawayUser(t, "p")
 	r, policyPath := policyRig(t)
 
-	stdout, _ := r.asRoot(t, "setup", "policy", "-s", "s3,logs:read_only", "--max-ttl", "1h", "--max-grants", "2", "--approval", "full", "--role-arn", granttest.Role, "--write")
+	stdout, _ := r.asRoot(t, "setup", "policy", "-s", "s3,logs:read_only", "--max-ttl", "1h", "--max-grants", "2", "--approval", "full", "--role-arn", granttest.Role, "--allow-escalation", "none", "--write")
 	installed, err := os.ReadFile(policyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestManagedPolicyAsAnotherUser(t *testing.T) {
 	if string(installed) != stdout {
 		t.Fatalf("setup policy printed\n%s\nbut wrote\n%s", stdout, installed)
 	}
-	for _, line := range []string{"services = s3, logs:read_only\n", "max_ttl = 1h\n", "max_grants = 2\n", "approval = full\n", "role_arn = " + granttest.Role + "\n"} {
+	for _, line := range []string{"services = s3, logs:read_only\n", "max_ttl = 1h\n", "max_grants = 2\n", "approval = full\n", "role_arn = " + granttest.Role + "\n", "allow_escalation = none\n"} {
 		if !strings.Contains(stdout, line) {
 			t.Errorf("policy lacks %q:\n%s", line, stdout)
 		}

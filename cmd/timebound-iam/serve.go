@@ -33,7 +33,7 @@ func serveCommand() *cli.Command {
 
 func serve(c *cli.Context) error {
 	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-	m, err := newManagerWarn(c, true, log, logWarning(log))
+	m, err := newManagerWarn(c, true, log, logWarning(log), logNote(log))
 	if err != nil {
 		return err
 	}

@@ -248,7 +248,7 @@ func setupAWS(c *cli.Context) error {
 		roles = []*roleSetup{mfa, base}
 	}
 	for _, r := range roles {
-		if r.permission, err = awsiam.PermissionPolicy(r.ceiling); err != nil {
+		if r.permission, err = awsiam.PermissionPolicy(r.ceiling, cfg.AllowEscalation); err != nil {
 			return err
 		}
 		if r.arn, err = awsiam.RoleARN(principal, r.name); err != nil {

@@ -23,6 +23,7 @@ var policyFlags = []struct{ flag, key string }{
 	{"approval", "approval"},
 	{"approval-service", "approval_services"},
 	{"role-arn", "role_arn"},
+	{"allow-escalation", "allow_escalation"},
 }
 
 func setupPolicyCommand() *cli.Command {
@@ -44,6 +45,7 @@ func setupPolicyCommand() *cli.Command {
 			&cli.StringFlag{Name: "approval", Usage: "which grants a person must approve: never, full or always"},
 			&cli.StringSliceFlag{Name: "approval-service", Usage: "`SERVICE` whose grants always need approval; repeat or separate with commas"},
 			&cli.StringFlag{Name: "role-arn", Usage: "pin the broker role every grant must assume, an `ARN`"},
+			&cli.StringSliceFlag{Name: "allow-escalation", Usage: "`SERVICE` whose escalation denies a user may lift with allow_escalation, and no other; none forbids it; repeat or separate with commas"},
 			&cli.BoolFlag{Name: "from-config", Usage: "start from the limits in your config (under sudo, the invoking user's); flags override them"},
 			&cli.StringFlag{Name: "home", Usage: "state `DIR` whose config --from-config reads (default: yours, or under sudo the invoking user's)"},
 			&cli.BoolFlag{Name: "write", Usage: "install the policy at " + config.ManagedPolicyPath() + " (needs root)"},
@@ -80,7 +82,7 @@ func setupPolicy(c *cli.Context) error {
 			continue
 		}
 		v := c.String(f.flag)
-		if f.flag == "service" || f.flag == "approval-service" {
+		if f.flag == "service" || f.flag == "approval-service" || f.flag == "allow-escalation" {
 			v = strings.Join(c.StringSlice(f.flag), ", ")
 		}
 		// Checked alone first, so that the error names the flag.
@@ -90,7 +92,7 @@ func setupPolicy(c *cli.Context) error {
 		values[f.key] = v
 	}
 	if len(values) == 0 {
-		return withHint(errors.New("no limit given"), "name at least one with -s, --max-ttl, --max-grants, --approval, --approval-service or --role-arn, or take your config's with --from-config")
+		return withHint(errors.New("no limit given"), "name at least one with -s, --max-ttl, --max-grants, --approval, --approval-service, --role-arn or --allow-escalation, or take your config's with --from-config")
 	}
 	text, err := config.PolicyText(values)
 	if err != nil {

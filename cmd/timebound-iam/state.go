@@ -38,7 +38,18 @@ func configFlags() []cli.Flag {
 // flags over environment over the config file. Each permission it fixes in
 // the state directory is reported as a plain warning line on stderr.
 func loadConfig(c *cli.Context) (config.Config, error) {
-	return loadConfigWarn(c, plainWarning(c))
+	return loadConfigWarn(c, plainWarning(c), plainNote(c))
+}
+
+// plainNote reports a config warning ([config.Config.Warnings]) as a plain
+// warning line on stderr.
+func plainNote(c *cli.Context) func(string) {
+	return func(msg string) { fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", prog, msg) }
+}
+
+// logNote is plainNote for serve: a structured line through its logger.
+func logNote(log *slog.Logger) func(string) {
+	return func(msg string) { log.Warn("config", "warning", msg) }
 }
 
 // homeWarning reports one permission fixed in the state directory; see
@@ -79,30 +90,35 @@ func stateHome(c *cli.Context, warn homeWarning) (string, error) {
 	return home, config.SecureHome(home, warn)
 }
 
-// loadConfigWarn is loadConfig reporting fixed permissions to warn.
-func loadConfigWarn(c *cli.Context, warn homeWarning) (config.Config, error) {
+// loadConfigWarn is loadConfig reporting fixed permissions to warn, and
+// what the config says that changes nothing to note.
+func loadConfigWarn(c *cli.Context, warn homeWarning, note func(string)) (config.Config, error) {
 	home, err := stateHome(c, warn)
 	if err != nil {
 		return config.Config{}, err
 	}
-	return config.Load(home, os.Getenv, map[string]string{
+	cfg, err := config.Load(home, os.Getenv, map[string]string{
 		"role_arn":        c.String("role-arn"),
 		"region":          c.String("region"),
 		"sts_endpoint":    c.String("sts-endpoint"),
 		"sts_dialect":     c.String("sts-dialect"),
 		"keyring_backend": c.String("keyring-backend"),
 	})
+	for _, w := range cfg.Warnings {
+		note(w)
+	}
+	return cfg, err
 }
 
 // newManager assembles the grant use cases. withSTS is false for commands that
 // never call STS.
 func newManager(c *cli.Context, withSTS bool, log *slog.Logger) (*grant.Manager, error) {
-	return newManagerWarn(c, withSTS, log, plainWarning(c))
+	return newManagerWarn(c, withSTS, log, plainWarning(c), plainNote(c))
 }
 
 // newManagerWarn is newManager reporting fixed permissions to warn.
-func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWarning) (*grant.Manager, error) {
-	cfg, err := loadConfigWarn(c, warn)
+func newManagerWarn(c *cli.Context, withSTS bool, log *slog.Logger, warn homeWarning, note func(string)) (*grant.Manager, error) {
+	cfg, err := loadConfigWarn(c, warn, note)
 	if err != nil {
 		return nil, err
 	}

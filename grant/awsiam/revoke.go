@@ -62,8 +62,8 @@ import (
 // network, so a slow or refusing IAM can neither delay nor undo it, and the
 // deny needs nothing the local revoke removes (the tombstone keeps the
 // expiry). No grant can take the deny away again: every grant that reaches
-// iam, and the broker's ceiling, deny iam:Put* and iam:Delete*Policy
-// ([policy.EscalationActions]).
+// iam, and a ceiling that allows iam, deny iam:Put* and iam:Delete*
+// ([policy.Denied]), unless allow_escalation names iam.
 
 // RevokedPolicyName names the broker role's inline policy that denies the
 // role sessions of grants revoked with --aws.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
@@ -76,12 +75,15 @@ type roleStatement struct {
 }
 
 // PermissionPolicy is the broker's ceiling: each service at its level, from
-// the same catalog entries a grant's session policy ([policy.Build]) sends, the
-// conditional read-only statements included with their conditions, plus an
-// explicit Deny of [policy.EscalationActions]. Effective permissions are the role's
-// AND the session's, so an action the ceiling left out would be one a grant
-// asks for and never gets.
-func PermissionPolicy(ceiling []policy.Access) (string, error) {
+// the same catalog entries a grant's session policy ([policy.BuildWith])
+// sends, the conditional read-only statements included with their
+// conditions, plus an explicit Deny of the escalation denies of those
+// services at those levels ([policy.Denied]), less those of the services
+// allowEscalation names. Effective permissions are the role's AND the
+// session's, so an action the ceiling left out would be one a grant asks for
+// and never gets; and a service whose denies it keeps cannot have them
+// lifted by any grant.
+func PermissionPolicy(ceiling []policy.Access, allowEscalation []string) (string, error) {
 	// A read_only ceiling must also hold the service's view_only grants,
 	// and ViewOnlyAccess names a few actions ReadOnlyAccess does not (such
 	// as bedrock:ListTagsForResource).
@@ -110,9 +112,9 @@ func PermissionPolicy(ceiling []policy.Access) (string, error) {
 		conditional[i].Sid = fmt.Sprintf("TimeboundIamCeilingConditional%d", i+1)
 	}
 	statements = append(statements, conditional...)
-	deny := append([]string(nil), policy.EscalationActions...)
-	sort.Strings(deny)
-	statements = append(statements, roleStatement{Sid: "TimeboundIamNoEscalation", Effect: "Deny", Action: deny, Resource: "*"})
+	if deny := policy.Denied(both, policy.DialectAWS, allowEscalation); len(deny) > 0 {
+		statements = append(statements, roleStatement{Sid: "TimeboundIamNoEscalation", Effect: "Deny", Action: deny, Resource: "*"})
+	}
 	text := indent(roleDocument{Version: "2012-10-17", Statement: statements})
 	if n := compactLen(text); n > MaxRolePolicySize {
 		return "", fmt.Errorf("the permission policy for these services is %d characters; IAM allows %d for a role's inline policies: allow fewer services, or give large ones the full level", n, MaxRolePolicySize)

@@ -57,7 +57,7 @@ func TestTrustPrincipal(t *testing.T) {
 }
 
 func TestPermissionPolicy(t *testing.T) {
-	p, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}})
+	p, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}, {Service: "iam", Level: policy.Full}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,30 +66,47 @@ func TestPermissionPolicy(t *testing.T) {
 			t.Errorf("policy lacks %s", want)
 		}
 	}
-	// The ceiling denies the whole list, whatever services it allows: other
-	// policies on the role may allow more than the ceiling does.
+	// The ceiling denies the escalation denies of its services at their
+	// levels, as every session policy does: the deny holds whatever else is
+	// attached to the role.
 	var doc struct{ Statement []roleStatement }
 	if err := json.Unmarshal([]byte(p), &doc); err != nil {
 		t.Fatal(err)
 	}
 	deny := doc.Statement[len(doc.Statement)-1]
-	want := slices.Sorted(slices.Values(policy.EscalationActions))
+	want := policy.Denied([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "s3", Level: policy.ViewOnly}, {Service: "lambda", Level: policy.Full}, {Service: "iam", Level: policy.Full}}, policy.DialectAWS, nil)
 	if deny.Sid != "TimeboundIamNoEscalation" || deny.Effect != "Deny" || deny.Resource != "*" || !slices.Equal(deny.Action, want) {
-		t.Errorf("last statement %+v, want Sid TimeboundIamNoEscalation denying policy.EscalationActions", deny)
+		t.Errorf("last statement %+v, want Sid TimeboundIamNoEscalation denying %v", deny, want)
 	}
-	for _, a := range []string{"iam:CreateAccessKey", "sts:AssumeRole", "organizations:LeaveOrganization", "sso:CreateAccountAssignment"} {
+	for _, a := range []string{"iam:CreateAccessKey", "iam:PassRole", "lambda:UpdateFunctionCode", "lambda:AddPermission"} {
 		if got := granttest.Decide(t, p, a); got != "deny" {
 			t.Errorf("ceiling: %s is %s, want deny", a, got)
 		}
+	}
+	// allow_escalation lifts a service's denies from the ceiling too, or no
+	// grant could have them lifted.
+	lifted, err := PermissionPolicy([]policy.Access{{Service: "lambda", Level: policy.Full}, {Service: "iam", Level: policy.Full}}, []string{"lambda"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := granttest.Decide(t, lifted, "lambda:UpdateFunctionCode"); got != "allow" {
+		t.Errorf("ceiling with allow_escalation lambda: lambda:UpdateFunctionCode is %s, want allow", got)
+	}
+	if got := granttest.Decide(t, lifted, "iam:PassRole"); got != "deny" {
+		t.Errorf("ceiling with allow_escalation lambda: iam:PassRole is %s, want deny", got)
+	}
+	// A ceiling with nothing to deny has no Deny statement.
+	if p, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}}, nil); err != nil || strings.Contains(p, `"Deny"`) {
+		t.Errorf("s3 read_only ceiling: %v\n%s", err, p)
 	}
 	var all []policy.Access
 	for _, s := range catalog.All() {
 		all = append(all, policy.Access{Service: s.Prefix, Level: policy.ReadOnly})
 	}
-	if _, err := PermissionPolicy(all); err == nil || !strings.Contains(err.Error(), "IAM allows 10240") {
+	if _, err := PermissionPolicy(all, nil); err == nil || !strings.Contains(err.Error(), "IAM allows 10240") {
 		t.Errorf("read_only ceiling for the whole catalog: err = %v, want the size limit", err)
 	}
-	if _, err := PermissionPolicy([]policy.Access{{Service: "nope", Level: policy.ReadOnly}}); err == nil || !strings.Contains(err.Error(), `"nope" is not an AWS service prefix`) {
+	if _, err := PermissionPolicy([]policy.Access{{Service: "nope", Level: policy.ReadOnly}}, nil); err == nil || !strings.Contains(err.Error(), `"nope" is not an AWS service prefix`) {
 		t.Errorf("unknown service: err = %v", err)
 	}
 }
@@ -145,7 +162,7 @@ func TestCeilingCoversSessionPolicy(t *testing.T) {
 				if level == policy.ViewOnly {
 					ceilingLevel = policy.ReadOnly
 				}
-				ceilingDoc, err := PermissionPolicy([]policy.Access{{Service: svc.Prefix, Level: ceilingLevel}})
+				ceilingDoc, err := PermissionPolicy([]policy.Access{{Service: svc.Prefix, Level: ceilingLevel}}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -215,7 +232,7 @@ func TestRoleNameOf(t *testing.T) {
 // TestFullServicesRoundTrip: setup offers the ceiling it wrote last time, so
 // reading the levels back from PermissionPolicy must give what went in.
 func TestFullServicesRoundTrip(t *testing.T) {
-	doc, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}, {Service: "s3express", Level: policy.ReadOnly}, {Service: "logs", Level: policy.Full}})
+	doc, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}, {Service: "lambda", Level: policy.Full}, {Service: "s3express", Level: policy.ReadOnly}, {Service: "logs", Level: policy.Full}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +285,7 @@ func (f *fakeIAM) ListAttachedRolePolicies(context.Context, *iam.ListAttachedRol
 // TestApplyRoleOtherPolicies: other policies are warnings, never changes; a
 // refusal to list them is a note, not a failed apply.
 func TestApplyRoleOtherPolicies(t *testing.T) {
-	perm, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
+	perm, err := PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,15 +382,15 @@ func TestBaseCeiling(t *testing.T) {
 	if ceiling[0].Level != policy.Full {
 		t.Error("BaseCeiling changed its argument")
 	}
-	base, err := PermissionPolicy(got)
+	base, err := PermissionPolicy(got, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := PermissionPolicy(ceiling)
+	full, err := PermissionPolicy(ceiling, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, action := range []string{"s3:PutObject", "lambda:UpdateFunctionCode"} {
+	for _, action := range []string{"s3:PutObject", "lambda:InvokeFunction"} {
 		if d := granttest.Decide(t, base, action); d == "allow" {
 			t.Errorf("base role ceiling allows %s", action)
 		}

@@ -67,8 +67,12 @@ func (c Config) ApprovalSetting() string {
 // NeedsApproval reports whether a person must approve a grant of access:
 // always with approval = always; with approval = full (or unset) when any
 // service is at level full; and whatever approval says, when any service is
-// one of approval_services.
+// one of approval_services, or when the grant reaches an escalation deny
+// that allow_escalation lifts.
 func (c Config) NeedsApproval(access []policy.Access) bool {
+	if c.liftsEscalation(access) {
+		return true
+	}
 	for _, a := range access {
 		if slices.Contains(c.ApprovalServices, a.Service) {
 			return true

@@ -84,6 +84,7 @@ type Config struct {
 	Sources map[string]string
 	// PolicyFile is the managed policy's path when one is in effect.
 	PolicyFile string
+	escalationConfig
 }
 
 // MinTTL is the shortest grant STS issues.
@@ -107,7 +108,7 @@ const (
 )
 
 // configKeys are the keys the config file may hold, in documentation order.
-var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity", "approval", "approval_services", "mfa_serial", "mfa_role_arn"}
+var configKeys = []string{"role_arn", "region", "source_profile", "sts_endpoint", "sts_dialect", "sts_timeout", "default_ttl", "max_ttl", "max_grants", "services", "keyring_backend", "source_identity", "approval", "approval_services", "allow_escalation", "mfa_serial", "mfa_role_arn"}
 
 // envKeys maps environment variables to the config keys they override.
 var envKeys = map[string]string{
@@ -258,6 +259,9 @@ func parse(home string, values map[string]string, getenv func(string) string) (C
 		}
 	}
 	if err := cfg.loadApproval(values); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.loadEscalation(values); err != nil {
 		return Config{}, err
 	}
 	if err := cfg.loadMFA(values); err != nil {

@@ -45,7 +45,7 @@ func ManagedPolicyPath() string {
 
 // PolicyKeys are the keys a managed policy may hold: the limits, and the
 // broker role it may pin.
-var PolicyKeys = []string{"services", "max_ttl", "max_grants", "approval", "approval_services", "role_arn"}
+var PolicyKeys = []string{"services", "max_ttl", "max_grants", "approval", "approval_services", "role_arn", "allow_escalation"}
 
 // Policy is a managed policy as read from its file.
 type Policy struct {
@@ -172,7 +172,7 @@ func (c *Config) applyPolicy(p *Policy, pc Config) error {
 			c.Sources["approval_services"] = from
 		}
 	}
-	return nil
+	return c.capEscalation(p, pc, from)
 }
 
 // capServices narrows the allow-list to the policy's services, each at the
@@ -214,7 +214,7 @@ func (c *Config) capServices(pc Config, from string) error {
 
 // Limit is one limit every grant must fit, with where its value came from.
 type Limit struct {
-	Key    string `json:"key" jsonschema:"the config key: services, max_ttl, max_grants, approval, approval_services or role_arn"`
+	Key    string `json:"key" jsonschema:"the config key: services, max_ttl, max_grants, approval, approval_services, role_arn or allow_escalation"`
 	Value  string `json:"value"`
 	Source string `json:"source" jsonschema:"where the value came from: the config file, an environment variable, a flag, the managed policy (which no user setting can loosen), or default"`
 }
@@ -239,6 +239,7 @@ func (c Config) Limits() []Limit {
 		{Key: "approval", Value: c.ApprovalSetting()},
 		{Key: "approval_services", Value: or(strings.Join(c.ApprovalServices, ", "), "none")},
 		{Key: "role_arn", Value: or(c.RoleARN, "not set")},
+		{Key: "allow_escalation", Value: c.escalationLimit()},
 	}
 	for i := range limits {
 		limits[i].Source = c.From(limits[i].Key)

@@ -31,7 +31,7 @@ func writePolicy(t *testing.T, text string) string {
 }
 
 func TestManagedPolicyIsACeiling(t *testing.T) {
-	pol := writePolicy(t, "services = s3, logs:read_only, lambda\nmax_ttl = 1h\nmax_grants = 3\napproval = full\napproval_services = iam\nrole_arn = arn:aws:iam::123456789012:role/broker\n")
+	pol := writePolicy(t, "services = s3, logs:read_only, lambda\nmax_ttl = 1h\nmax_grants = 3\napproval = full\napproval_services = iam\nrole_arn = arn:aws:iam::123456789012:role/broker\nallow_escalation = lambda\n")
 	tests := []struct {
 		name   string
 		config string

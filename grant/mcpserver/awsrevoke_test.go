@@ -36,7 +36,7 @@ func motoBroker(t *testing.T) *iam.Client {
 	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("broker"), AssumeRolePolicyDocument: aws.String(awsiam.TrustPolicy("arn:aws:iam::123456789012:user/dev"))}); err != nil {
 		t.Fatal(err)
 	}
-	ceiling, err := awsiam.PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}})
+	ceiling, err := awsiam.PermissionPolicy([]policy.Access{{Service: "s3", Level: policy.ReadOnly}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,82 +1,123 @@
 package policy
 
-// EscalationActions are the action patterns that mint access outliving a
-// grant, widen a principal's rights or hop to another identity. Every grant's
-// session policy ([Build]) denies those of the services it names, at every
-// level, full included; the broker's ceiling (awsiam.PermissionPolicy) denies them
-// all. An explicit Deny beats any Allow: the ceiling's holds for every grant
-// whatever else is attached to the role, and a grant's own holds on a broker
-// made by hand without the ceiling. It is one list for both, so the two
-// cannot drift apart. The MinIO dialect serves s3 only, which mints nothing,
-// so its policies never carry a Deny.
+import (
+	"slices"
+	"strings"
+)
+
+//go:generate go run ./internal/escgen -data internal/escgen/data -out escalation_gen.go
+
+// The escalation denies. A grant at full on a service could otherwise act
+// as another role, give itself or others new permissions, open resources
+// to other principals or the public, or take credentials that outlive the
+// grant. Every session policy ([BuildWith]) and the broker's ceiling
+// (awsiam.PermissionPolicy) deny, for each service they name, the
+// service's actions in three classes, derived by internal/escgen from
+// public datasets kept in internal/escgen/data ([EscalationSource]):
 //
-// What it covers, by service:
-//   - iam: new users, access keys, login profiles (console passwords),
-//     service-specific credentials, SSH keys and signing certificates, and
-//     reactivating them; attaching, putting, detaching or deleting policies
-//     and permissions boundaries on users, groups and roles; adding users to
-//     groups and roles to instance profiles; new managed-policy versions;
-//     tags, which ABAC conditions read; trust policies, new roles, SAML and
-//     OIDC providers; passing roles to services; accepting delegation
-//     requests and enabling root sessions.
-//   - sts: every onward Assume* call (AssumeRole, AssumeRoleWithSAML,
-//     AssumeRoleWithWebIdentity, AssumeRoot). GetFederationToken and
-//     GetSessionToken are left out: STS refuses both to role sessions,
-//     which grants and the broker's own sessions always are.
-//   - organizations: attaching, detaching and editing SCPs, or turning a
-//     policy type off; new accounts (each comes with an admin role);
-//     inviting, removing, moving or leaving accounts, which puts them under
-//     other SCPs or inside org-wide trust; delegating administration.
-//   - account: changing the root user's email, which hands over the root
-//     user through a password reset.
-//   - sso, sso-directory, identitystore (IAM Identity Center): account and
-//     application assignments, permission-set policies and boundaries,
-//     trusted token issuers, and creating or changing users, groups and
-//     memberships.
-//   - cognito-identity: changing an identity pool's roles or providers, and
-//     GetOpenIdTokenForDeveloperIdentity, which AWS files under read-only
-//     but which mints a token, valid for up to a day, that Cognito and STS
-//     trade for the pool's role credentials.
-//   - rolesanywhere: creating, changing or enabling trust anchors and
-//     profiles, through which an X.509 certificate becomes role credentials.
-//   - ds: resetting a directory user's password.
+//   - privilege escalation: for every method DataDog's pathfinding.cloud
+//     or Cloudsplaining publishes, an action the method needs that is not
+//     a read, such as iam:PassRole, lambda:UpdateFunctionCode,
+//     ssm:SendCommand or ec2:ModifyInstanceAttribute;
+//   - resource exposure: the actions AWS files under "Permissions
+//     management" (s3:PutBucketPolicy, s3:PutBucketAcl, lambda:AddPermission)
+//     and IAM's "Write" actions, as Policy Sentry defines the class;
+//   - credentials exposure: the actions Cloudsplaining lists as returning
+//     credentials (sts:AssumeRole, ecr:GetAuthorizationToken).
 //
-// Each pattern starts with a verb, never a wildcard, so that it cannot match
-// a read-only action of its service (GetOpenIdTokenForDeveloperIdentity
-// apart, on purpose); tests hold it to that. Left out on purpose: resource
-// sharing and resource policies (ram, s3 bucket policies), which expose
-// data rather than mint identities, and running code under a role that
-// already exists (lambda:UpdateFunctionCode, ssm:SendCommand), which is what
-// full on a compute service means; narrow those grants instead.
-var EscalationActions = []string{
-	// New identities and credentials.
-	"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
-	"iam:CreateServiceSpecificCredential", "iam:ResetServiceSpecificCredential", "iam:UpdateServiceSpecificCredential",
-	"iam:UploadSSHPublicKey", "iam:UploadSigningCertificate", "iam:UpdateSigningCertificate",
-	"iam:Update*Key", // UpdateAccessKey and UpdateSSHPublicKey reactivate a key
-	// Policies and boundaries on users, groups and roles; group membership.
-	"iam:Attach*", "iam:Put*", "iam:Detach*", "iam:Delete*Policy", "iam:Delete*PermissionsBoundary",
-	"iam:Add*", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
-	"iam:Tag*", "iam:Untag*",
-	// Trust, federation, and passing or assuming other roles.
-	"iam:UpdateAssumeRolePolicy", "iam:CreateRole", "iam:PassRole",
-	"iam:Create*Provider", "iam:Update*Provider*", // SAML and OIDC
-	"iam:AcceptDelegationRequest", "iam:EnableOrganizationsRoot*",
-	"sts:Assume*",
-	// Organizations: SCPs, accounts in and out, delegated administration.
-	"organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:UpdatePolicy", "organizations:DisablePolicyType",
-	"organizations:Create*Account", "organizations:InviteAccountToOrganization", "organizations:RemoveAccountFromOrganization",
-	"organizations:LeaveOrganization", "organizations:MoveAccount",
-	"organizations:RegisterDelegatedAdministrator", "organizations:PutResourcePolicy",
-	"account:StartPrimaryEmailUpdate", "account:AcceptPrimaryEmailUpdate",
-	// IAM Identity Center.
-	"sso:Create*Assignment", "sso:Attach*", "sso:Put*", "sso:Detach*", "sso:Delete*FromPermissionSet",
-	"sso:CreateTrustedTokenIssuer", "sso:UpdateTrustedTokenIssuer",
-	"sso-directory:Create*", "sso-directory:Update*", "sso-directory:AddMemberToGroup", "sso-directory:EnableUser",
-	"identitystore:Create*", "identitystore:Update*",
-	// Other ways to credentials.
-	"cognito-identity:GetOpenIdTokenForDeveloperIdentity", "cognito-identity:SetIdentityPoolRoles", "cognito-identity:UpdateIdentityPool",
-	"rolesanywhere:CreateTrustAnchor", "rolesanywhere:UpdateTrustAnchor", "rolesanywhere:EnableTrustAnchor",
-	"rolesanywhere:EnableProfile", "rolesanywhere:UpdateProfile",
-	"ds:ResetUserPassword",
+// At full a service's denies may be written as wildcards, each proved by
+// the generator to match only class actions of the Service Authorization
+// Reference; an action AWS adds later under such a stem is denied too.
+// Below full only the class actions the level's slice allows are denied:
+// the credentials AWS files under Read. A Deny beats any Allow, so the
+// ceiling's holds for every grant whatever else is attached to the role.
+//
+// A person may lift a service's denies with the config key
+// allow_escalation; every grant that then reaches them needs approval.
+
+// serviceEscalation is one catalog service's denies.
+type serviceEscalation struct {
+	Prefix string
+	// Full holds the patterns denied at full.
+	Full []string
+	// ReadOnly and ViewOnly hold the denied actions the level's slice
+	// allows, by name.
+	ReadOnly, ViewOnly []string
+	// MinIO holds the actions denied at full that MinIO's policy parser
+	// accepts, by name; MinIO refuses a whole policy over one it does not.
+	MinIO []string
+	// Abilities say in plain words what the denied actions would allow.
+	Abilities []string
+}
+
+func escalationOf(service string) (serviceEscalation, bool) {
+	i, ok := slices.BinarySearchFunc(escalationTable, service, func(e serviceEscalation, s string) int {
+		return strings.Compare(e.Prefix, s)
+	})
+	if !ok {
+		return serviceEscalation{}, false
+	}
+	return escalationTable[i], true
+}
+
+// HasEscalation reports whether any level of service has escalation
+// denies that allow_escalation could lift.
+func HasEscalation(service string) bool {
+	_, ok := escalationOf(service)
+	return ok
+}
+
+// EscalationDenied returns the patterns a session policy denies for a at
+// dialect, sorted: empty when the service has none at that level.
+func EscalationDenied(a Access, dialect string) []string {
+	e, ok := escalationOf(a.Service)
+	if !ok {
+		return nil
+	}
+	var out []string
+	switch {
+	case dialect == DialectMinIO && a.Level == Full:
+		out = e.MinIO
+	case dialect == DialectMinIO:
+		for _, x := range levelDenies(e, a.Level) {
+			if slices.Contains(e.MinIO, x) {
+				out = append(out, x)
+			}
+		}
+	default:
+		out = levelDenies(e, a.Level)
+	}
+	return slices.Clone(out)
+}
+
+func levelDenies(e serviceEscalation, l Level) []string {
+	switch l {
+	case Full:
+		return e.Full
+	case ReadOnly:
+		return e.ReadOnly
+	case ViewOnly:
+		return e.ViewOnly
+	}
+	return nil
+}
+
+// EscalationText says in plain words what lifting a's denies allows, as
+// "ssm full can run code as the roles its existing resources run as
+// (ssm:SendCommand, ssm:StartSession); ..."; empty when a's level has no
+// denies.
+func EscalationText(a Access) string {
+	e, ok := escalationOf(a.Service)
+	if !ok || len(levelDenies(e, a.Level)) == 0 {
+		return ""
+	}
+	if a.Level != Full {
+		return a.Service + " " + string(a.Level) + " can get credentials that stay valid after the grant ends (" + strings.Join(levelDenies(e, a.Level), ", ") + ")"
+	}
+	return a.Service + " full can " + strings.Join(e.Abilities, "; ")
+}
+
+// lifted reports whether allow names service.
+func lifted(allow []string, service string) bool {
+	return slices.Contains(allow, service)
 }

@@ -1,7 +1,7 @@
 // Package policy is the policy language of a grant: services at levels
 // ([Access]), the session policy STS receives for them ([Build]), fitted to
 // STS's 2,048 characters or split when it cannot be ([TooLargeError]), and
-// the escalation denies every grant carries ([EscalationActions]).
+// the escalation denies every grant carries ([EscalationDenied]).
 package policy
 
 import (
@@ -129,19 +129,25 @@ type document struct {
 }
 
 // Build returns the compact JSON session policy that allows exactly access
-// on every resource: [BuildScoped] with no resources.
+// on every resource: [BuildWith] with no resources and no denies lifted.
 func Build(access []Access, dialect string) (string, error) {
-	return BuildScoped(access, nil, dialect)
+	return BuildWith(access, nil, dialect, nil)
 }
 
-// BuildScoped returns the compact JSON session policy that allows exactly
+// BuildScoped is [BuildWith] with no denies lifted.
+func BuildScoped(access []Access, resources []string, dialect string) (string, error) {
+	return BuildWith(access, resources, dialect, nil)
+}
+
+// BuildWith returns the compact JSON session policy that allows exactly
 // access: a view_only service gets its slice of AWS's ViewOnlyAccess, a
 // read_only one its slice of ReadOnlyAccess, a full one <prefix>:*. The Allow
 // statements cover resources, ARNs as [ResourceARNs] returns them, or every
 // resource ("*") when there are none. A last Deny statement holds the
-// [EscalationActions] of the services in access, whatever their level, on
-// every resource, so that no narrowing can make it miss; a grant of none of
-// those services has no Deny. Services must be in the catalog. dialect is
+// escalation denies ([EscalationDenied]) of the services in access at their
+// levels, on every resource, so that no narrowing can make it miss; the
+// services named in allowEscalation get none, and a grant with nothing to
+// deny has no Deny. Services must be in the catalog. dialect is
 // [DialectAWS], or [DialectMinIO] to leave out what MinIO cannot parse.
 //
 // The policy is fitted to STS's limit: under [DialectAWS] each service's
@@ -150,23 +156,24 @@ func Build(access []Access, dialect string) (string, error) {
 // per service, whichever makes the shorter document. A policy still over
 // [MaxSize] is a [*TooLargeError] that says how to split the
 // request, or, when resources make it so, an error that says to name fewer.
-func BuildScoped(access []Access, resources []string, dialect string) (string, error) {
+func BuildWith(access []Access, resources []string, dialect string, allowEscalation []string) (string, error) {
 	var scope any = "*"
 	if len(resources) > 0 {
 		scope = resources
 	}
-	out, err := compose(access, scope, dialect)
+	b := builder{dialect, allowEscalation}
+	out, err := b.compose(access, scope)
 	if err != nil {
 		return "", err
 	}
 	if len(out) > MaxSize {
 		if len(resources) > 0 {
-			if unscoped, err := compose(access, "*", dialect); err == nil && len(unscoped) <= MaxSize {
+			if unscoped, err := b.compose(access, "*"); err == nil && len(unscoped) <= MaxSize {
 				return "", fmt.Errorf("resources make the session policy %d characters (%d without them); STS allows %d: name fewer resources, or cover several with one wildcard ARN such as arn:aws:s3:::logs-*",
 					len(out), len(unscoped), MaxSize)
 			}
 		}
-		return "", tooLarge(access, scope, dialect, len(out))
+		return "", b.tooLarge(access, scope, len(out))
 	}
 	return string(out), nil
 }
@@ -177,9 +184,17 @@ type part struct {
 	actions []string
 }
 
-// build returns the session policy for access on scope in the shorter of
+// builder is how a session policy is built: in which dialect, and with
+// which services' escalation denies lifted.
+type builder struct {
+	dialect         string
+	allowEscalation []string
+}
+
+// compose returns the session policy for access on scope in the shorter of
 // its two layouts, whatever its size.
-func compose(access []Access, scope any, dialect string) ([]byte, error) {
+func (b builder) compose(access []Access, scope any) ([]byte, error) {
+	dialect := b.dialect
 	var parts []part
 	var all []string
 	var conditional []statement
@@ -201,7 +216,7 @@ func compose(access []Access, scope any, dialect string) ([]byte, error) {
 		}
 	}
 	var deny []statement
-	if d := denied(access); len(d) > 0 {
+	if d := Denied(access, dialect, b.allowEscalation); len(d) > 0 {
 		deny = append(deny, statement{Effect: "Deny", Action: d, Resource: "*"})
 	}
 	layout := func(allow []statement) ([]byte, error) {
@@ -264,7 +279,7 @@ func perServiceLen(mergedLen int, merged []string, parts []part, scope any) int 
 // service's policy is measured alone; those over the limit are named with
 // the levels that would fit, and the rest are packed first-fit, largest
 // first, into groups whose policies are each built and measured.
-func tooLarge(access []Access, scope any, dialect string, size int) *TooLargeError {
+func (b builder) tooLarge(access []Access, scope any, size int) *TooLargeError {
 	type sized struct {
 		a Access
 		n int
@@ -272,8 +287,8 @@ func tooLarge(access []Access, scope any, dialect string, size int) *TooLargeErr
 	items := make([]sized, len(access))
 	e := &TooLargeError{Size: size}
 	for i, a := range access {
-		b, _ := compose([]Access{a}, scope, dialect)
-		items[i] = sized{a, len(b)}
+		doc, _ := b.compose([]Access{a}, scope)
+		items[i] = sized{a, len(doc)}
 		if a.Level != access[0].Level {
 			e.mixed = true
 		}
@@ -282,13 +297,13 @@ func tooLarge(access []Access, scope any, dialect string, size int) *TooLargeErr
 	for _, it := range items {
 		e.Services = append(e.Services, it.a.Service)
 		if it.n > MaxSize {
-			e.Oversize = append(e.Oversize, OversizeService{Access: it.a, Size: it.n, Fits: fitsAlone(it.a, scope, dialect)})
+			e.Oversize = append(e.Oversize, OversizeService{Access: it.a, Size: it.n, Fits: b.fitsAlone(it.a, scope)})
 			continue
 		}
 		placed := false
 		for i, g := range e.Groups {
 			trial := append(slices.Clone(g), it.a)
-			if b, err := compose(trial, scope, dialect); err == nil && len(b) <= MaxSize {
+			if doc, err := b.compose(trial, scope); err == nil && len(doc) <= MaxSize {
 				e.Groups[i], placed = trial, true
 				break
 			}
@@ -305,14 +320,14 @@ func tooLarge(access []Access, scope any, dialect string, size int) *TooLargeErr
 
 // fitsAlone returns a's service's levels other than a's whose policy alone
 // fits on scope.
-func fitsAlone(a Access, scope any, dialect string) []Level {
+func (b builder) fitsAlone(a Access, scope any) []Level {
 	svc, _ := catalog.Lookup(a.Service)
 	var out []Level
 	for _, l := range ServiceLevels(svc) {
 		if l == a.Level {
 			continue
 		}
-		if b, err := compose([]Access{{a.Service, l}}, scope, dialect); err == nil && len(b) <= MaxSize {
+		if doc, err := b.compose([]Access{{a.Service, l}}, scope); err == nil && len(doc) <= MaxSize {
 			out = append(out, l)
 		}
 	}
@@ -383,19 +398,19 @@ func levelSlice(svc catalog.Service, l Level) ([]string, []catalog.Conditional, 
 	return nil, nil, CheckLevel(l)
 }
 
-// denied returns the [EscalationActions] of the services in access, sorted.
-// Those of other services are left out: the session policy allows nothing of
-// theirs, and each would cost characters of the 2,048.
-func denied(access []Access) []string {
+// Denied returns the escalation denies of the services in access at their
+// levels ([EscalationDenied]), less those of the services allowEscalation
+// names, sorted. Those of other services are left out: a policy that allows
+// nothing of theirs needs none, and each would cost characters.
+func Denied(access []Access, dialect string, allowEscalation []string) []string {
 	var out []string
-	for _, p := range EscalationActions {
-		prefix, _, _ := strings.Cut(p, ":")
-		if slices.ContainsFunc(access, func(a Access) bool { return a.Service == prefix }) {
-			out = append(out, p)
+	for _, a := range access {
+		if !lifted(allowEscalation, a.Service) {
+			out = append(out, EscalationDenied(a, dialect)...)
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 func sorted(s []string) []string {

@@ -37,7 +37,7 @@ func measureFit(t *testing.T, level Level) fitReport {
 			continue
 		}
 		a := Access{svc.Prefix, level}
-		b, err := compose([]Access{a}, "*", DialectAWS)
+		b, err := builder{dialect: DialectAWS}.compose([]Access{a}, "*")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func measureFit(t *testing.T, level Level) fitReport {
 	}
 	r.packedBefore = pack(func(s sized) int { return s.before }, func(a []Access) int { return len(unfitted(t, a)) })
 	r.packedAfter = pack(func(s sized) int { return s.after }, func(a []Access) int {
-		b, err := compose(a, "*", DialectAWS)
+		b, err := builder{dialect: DialectAWS}.compose(a, "*")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,4 +97,66 @@ func TestPolicyFitReport(t *testing.T) {
 			t.Errorf("%s: fitting made it worse: %+v", level, r)
 		}
 	}
+	f := measureFull(t)
+	fmt.Fprintf(w, "\nFull, with each service's escalation denies (%d of %d services have some), and lifted by allow_escalation.\n", f.withDenies, f.services)
+	fmt.Fprintf(w, "%-22s %8s %10s %8s %16s\n", "full", "services", "fit alone", "packed", "longest alone")
+	fmt.Fprintf(w, "%-22s %8d %10d %8d %16s\n", "denies (the default)", f.services, f.alone, f.packed, fmt.Sprintf("%d (%s)", f.longest, f.longestService))
+	fmt.Fprintf(w, "%-22s %8d %10d %8d\n", "denies lifted", f.services, f.services, f.packedLifted)
+	if f.alone != f.services {
+		t.Errorf("%d of %d services fit alone at full with their denies, want all: %s is %d characters", f.alone, f.services, f.longestService, f.longest)
+	}
+}
+
+// fullReport measures full grants: each service alone with its escalation
+// denies, and how many services one grant holds, packed greedily smallest
+// first, with the denies and with them lifted.
+type fullReport struct {
+	services, withDenies, alone, packed, packedLifted int
+	longest                                           int
+	longestService                                    string
+}
+
+func measureFull(t *testing.T) fullReport {
+	var r fullReport
+	type sized struct {
+		a Access
+		n int
+	}
+	var all []sized
+	for _, svc := range catalog.All() {
+		a := Access{svc.Prefix, Full}
+		b, err := builder{dialect: DialectAWS}.compose([]Access{a}, "*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.services++
+		if len(EscalationDenied(a, DialectAWS)) > 0 {
+			r.withDenies++
+		}
+		if len(b) <= MaxSize {
+			r.alone++
+		}
+		if len(b) > r.longest {
+			r.longest, r.longestService = len(b), svc.Prefix
+		}
+		all = append(all, sized{a, len(b)})
+	}
+	slices.SortStableFunc(all, func(x, y sized) int { return x.n - y.n })
+	pack := func(b builder) int {
+		var in []Access
+		for _, s := range all {
+			trial := append(slices.Clone(in), s.a)
+			if doc, err := b.compose(trial, "*"); err == nil && len(doc) <= MaxSize {
+				in = trial
+			}
+		}
+		return len(in)
+	}
+	var names []string
+	for _, s := range all {
+		names = append(names, s.a.Service)
+	}
+	r.packed = pack(builder{dialect: DialectAWS})
+	r.packedLifted = pack(builder{dialect: DialectAWS, allowEscalation: names})
+	return r
 }
