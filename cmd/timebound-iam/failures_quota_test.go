@@ -122,7 +122,7 @@ func TestFailureKeyctlQuota(t *testing.T) {
 	msg := string(full.stderr)
 	if !strings.HasPrefix(msg, "timebound-iam: error: keychain full: storing tb-") ||
 		!strings.Contains(msg, " in the keyctl keyring: the kernel key quota for your user is used up (") ||
-		!strings.HasSuffix(msg, "disk quota exceeded); revoke grants you no longer need (revoke_access, or timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root\n") ||
+		!strings.HasSuffix(msg, "disk quota exceeded); revoke grants you no longer need (timebound-iam revoke), or raise /proc/sys/kernel/keys/maxbytes and maxkeys as root\n") ||
 		strings.Count(msg, "\n") != 1 {
 		t.Errorf("the grant that did not fit:\n%s", msg)
 	}

@@ -121,7 +121,7 @@ func TestManagedPolicyAsAnotherUser(t *testing.T) {
 	refused("max_ttl raised by the own config", nil,
 		[]string{"grant", "-s", "s3", "-t", "2h"}, "max_ttl is capped by the managed policy "+policyPath)
 	refused("a service outside the policy", nil,
-		[]string{"grant", "-s", "ec2"}, `"ec2" is not allowed here; allowed: s3, logs:read_only (services is capped by the managed policy `+policyPath)
+		[]string{"grant", "-s", "ec2"}, "-s ec2 is not allowed here; allowed: s3, logs:read_only (services is capped by the managed policy "+policyPath)
 	refused("a level over the policy's", nil,
 		[]string{"grant", "-s", "logs:full"}, "logs is allowed up to read_only (services, from "+filepath.Join(state, config.FileName)+", capped by managed policy "+policyPath+")")
 	refused("another broker role from the environment", []string{"TIMEBOUND_IAM_ROLE_ARN=arn:aws:iam::123456789012:role/admin"},
@@ -132,7 +132,7 @@ func TestManagedPolicyAsAnotherUser(t *testing.T) {
 		[]string{"grant", "-s", "s3:full"}, "needs approval")
 	granted("-s", "logs", "-t", "15m")
 	refused("max_grants raised by the own config", nil,
-		[]string{"grant", "-s", "s3"}, "max_grants is 2 and 2 grants are live; revoke one (revoke_access, or timebound-iam revoke) or wait for one to expire (max_grants is capped by the managed policy")
+		[]string{"grant", "-s", "s3"}, "max_grants is 2 and 2 grants are live; revoke one (timebound-iam revoke) or wait for one to expire (max_grants is capped by the managed policy")
 
 	// services --json shows the limits and their source.
 	out, stderr, err := r.run(agent, state, "services", "--json")

@@ -64,12 +64,12 @@ func report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "%s: %s\n", prog, refusal)
 		return 1
 	}
-	fmt.Fprintf(w, "%s: error: %s\n", prog, err)
+	fmt.Fprintf(w, "%s: error: %s\n", prog, cliWords(err.Error()))
 	var h *hinted
 	var creds *config.CredentialsError
 	switch {
 	case errors.As(err, &h):
-		fmt.Fprintf(w, "%s: hint: %s\n", prog, h.hint)
+		fmt.Fprintf(w, "%s: hint: %s\n", prog, cliWords(h.hint))
 	case errors.As(err, &creds):
 		fmt.Fprintf(w, "%s: hint: %s\n", prog, credentialsHint(creds))
 	}
@@ -298,4 +298,55 @@ func wrapHelp(text string, offset int) string {
 		lines[i] = line
 	}
 	return strings.Join(lines, "\n")
+}
+
+// mcpWords are the MCP tools' and fields' names that the grant use cases
+// write into their errors, which an agent reads, each with the CLI's own
+// words for a person at a terminal. Longer phrases come first.
+var mcpWords = strings.NewReplacer(
+	"call grant_access again (or run timebound-iam grant)", "run timebound-iam grant again",
+	"(revoke_access, or timebound-iam revoke)", "(timebound-iam revoke)",
+	"list_services shows the allowed names", "timebound-iam services lists them",
+	"list_services shows the allowed ones", "timebound-iam services lists them",
+	"list_active_sessions shows the live ones", "timebound-iam sessions lists the live ones",
+	"list_active_sessions", "timebound-iam sessions",
+	"list_services", "timebound-iam services",
+	"revoke_access", "timebound-iam revoke",
+	"grant_access", "timebound-iam grant",
+	`session_id "`, `"`,
+	"session_id ", "grant ",
+)
+
+// cliWords rewrites an error of the grant use cases in the CLI's words: the
+// commands instead of the MCP tools, and -s SERVICE instead of the field
+// services[i] "SERVICE". It is written out rather than a regexp, which
+// every credential_process call would compile at start-up.
+func cliWords(msg string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, "services[")
+		if i < 0 {
+			break
+		}
+		j := i + len("services[")
+		for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+			j++
+		}
+		if j == i+len("services[") || j >= len(msg) || msg[j] != ']' {
+			b.WriteString(msg[:j])
+			msg = msg[j:]
+			continue
+		}
+		b.WriteString(msg[:i] + "-s")
+		msg = msg[j+1:]
+		// services[0] "ec2" becomes -s ec2; services[0]: becomes -s:.
+		if rest, ok := strings.CutPrefix(msg, ` "`); ok {
+			if end := strings.IndexByte(rest, '"'); end >= 0 {
+				b.WriteString(" " + rest[:end])
+				msg = rest[end+1:]
+			}
+		}
+	}
+	b.WriteString(msg)
+	return mcpWords.Replace(b.String())
 }
