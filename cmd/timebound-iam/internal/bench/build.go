@@ -35,6 +35,18 @@ func buildFloor(work, name, json string) (string, error) {
 	return out, nil
 }
 
+// buildCardFloor builds ./cmd/timebound-iam/internal/bench/cardfloor from
+// this module, with the release build's flags (make build's).
+func buildCardFloor(work string) (string, error) {
+	out := filepath.Join(work, "cardfloor")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", out, "./cmd/timebound-iam/internal/bench/cardfloor")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the card floor: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
 // awsVaultVersion is the peer measured against; built from the module proxy
 // into the bench cache once.
 const awsVaultVersion = "v7.2.0"

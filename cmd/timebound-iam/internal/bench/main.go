@@ -63,6 +63,10 @@ func run(bin string, rounds int) error {
 	if err != nil {
 		return err
 	}
+	cardFloor, err := buildCardFloor(work)
+	if err != nil {
+		return err
+	}
 	vault, err := buildAWSVault(cache)
 	if err != nil {
 		return err
@@ -77,7 +81,7 @@ func run(bin string, rounds int) error {
 	defer revokeAll(bin)
 
 	var rows []row
-	cp, err := credentialProcess(bin, floor, vault, sts.URL, work, rounds)
+	cp, err := credentialProcess(bin, floor, cardFloor, vault, sts.URL, work, rounds)
 	if err != nil {
 		return fmt.Errorf("credential-process: %w", err)
 	}
@@ -87,7 +91,7 @@ func run(bin string, rounds int) error {
 	} else {
 		rows = append(rows, r...)
 	}
-	sv, err := serve(bin, sts.URL, work, rounds)
+	sv, err := serve(bin, floor, sts.URL, work, rounds)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

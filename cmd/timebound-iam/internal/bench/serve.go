@@ -66,19 +66,33 @@ func (p *serveProc) rss() (int, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-func serve(bin, stsURL, work string, rounds int) ([]row, error) {
+// The absolute targets of serve's start (10 ms) and of a grant (5 ms) were
+// set on 2026-12-01's machine, whose floor took 1.61 ms; in floor units,
+// measured in the same run, they are 6.2x and 3.1x, which a slower machine
+// does not fail for being slower.
+const (
+	serveStartTarget = 6.2
+	grantTarget      = 3.1
+)
+
+func serve(bin, floor, stsURL, work string, rounds int) ([]row, error) {
 	environ := func(name string) []string {
 		home := filepath.Join(work, name)
 		return toolEnv(home, filepath.Join(home, "state"), stsURL, "keyctl")
 	}
 	// Start to initialize response, over stdio, as an agent starts it.
-	var starts []time.Duration
+	// The floor runs interleaved with them: the baseline of both targets.
+	var starts, floors []time.Duration
 	for i := 0; i < rounds; i++ {
 		d, err := initTime(bin, environ("init"))
 		if err != nil {
 			return nil, err
 		}
 		starts = append(starts, d)
+		if d, err = timeRun(env(work), floor); err != nil {
+			return nil, err
+		}
+		floors = append(floors, d)
 	}
 	grantArgs := map[string]any{"services": []string{"s3"}, "level": "read_only", "ttl": "12h"}
 	few, err := startServe(bin, environ("few"))
@@ -126,11 +140,11 @@ func serve(bin, stsURL, work string, rounds int) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, g10, g1000, list := median(starts), median(res["few"]), median(res["many"]), median(res["list"])
+	st, g10, g1000, list, fl := median(starts), median(res["few"]), median(res["many"]), median(res["list"]), median(floors)
 	rssMB := float64(rssAfter100) / 1024
 	return []row{
-		{measure: "serve start to initialize response", median: st, target: "≤ 10 ms", ok: st <= 10*time.Millisecond},
-		{measure: "grant_access, instant STS on 127.0.0.1", median: g10, target: "≤ 5 ms", ok: g10 <= 5*time.Millisecond},
+		{measure: "serve start to initialize response", median: st, vs: "floor " + ms(fl), ratio: ratio(st, fl), target: fmt.Sprintf("≤ %.1fx", serveStartTarget), ok: ratio(st, fl) <= serveStartTarget},
+		{measure: "grant_access, instant STS on 127.0.0.1", median: g10, vs: "floor " + ms(fl), ratio: ratio(g10, fl), target: fmt.Sprintf("≤ %.1fx", grantTarget), ok: ratio(g10, fl) <= grantTarget},
 		{measure: "list_active_sessions, 1,000 live grants", median: list, target: "≤ 20 ms", ok: list <= 20*time.Millisecond},
 		{measure: "grant_access with 1,000 profiles", median: g1000, vs: "with 10: " + ms(g10), ratio: ratio(g1000, g10), target: "≤ 1.5x", ok: ratio(g1000, g10) <= 1.5},
 		{measure: "serve RSS after 100 grants", unit: "MB", value: fmt.Sprintf("%.1f MB", rssMB), target: "≤ 30 MB", ok: rssMB <= 30},
