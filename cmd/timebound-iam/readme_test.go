@@ -69,7 +69,10 @@ func TestReadmeMinIO(t *testing.T) {
 	binDir := t.TempDir()
 	goBuild(t, filepath.Join(binDir, "timebound-iam"), ".")
 	home := t.TempDir()
-	port := freeTCPPort(t)
+	port, err := granttest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = filepath.Join("..", "..")
@@ -120,15 +123,4 @@ func TestReadmeMinIO(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// freeTCPPort is a port on 127.0.0.1 that nothing listens on just now.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

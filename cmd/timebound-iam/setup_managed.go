@@ -28,7 +28,7 @@ func agentParams(cfg config.Config, exe string) (agents.Params, error) {
 		StateDir:         cfg.Home,
 		STSEndpoint:      cfg.STSEndpoint,
 		// The server finds ~/.config/timebound-iam by itself.
-		PinStateDir: !sameDir(cfg.Home, filepath.Join(home, ".config", "timebound-iam")),
+		PinStateDir: !agents.SameFile(cfg.Home, filepath.Join(home, ".config", "timebound-iam")),
 	}
 	p.ServerEnv = agents.ServerEnv(os.Getenv, home, p)
 	return p, nil
@@ -105,14 +105,4 @@ func printContained(w io.Writer, a agents.Agent) {
 	} else {
 		fmt.Fprintf(w, "# not contained: %s\n", a.ContainedReason)
 	}
-}
-
-// sameDir reports whether a and b name one directory.
-func sameDir(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	x, err1 := os.Stat(a)
-	y, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(x, y)
 }

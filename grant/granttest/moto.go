@@ -26,7 +26,7 @@ func StartMoto(dir string) (*Moto, error) {
 	if err != nil {
 		return nil, errors.New("moto_server is not on PATH: pip install 'moto[server]'")
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}

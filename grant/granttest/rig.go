@@ -93,11 +93,11 @@ func (r Rig) StartMinIO(dir string) (*MinIO, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	console, err := freePort()
+	console, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,9 @@ func (m *MinIO) RevokeSTSTokens(user string) error {
 	return nil
 }
 
-func freePort() (int, error) {
+// FreePort returns a port on 127.0.0.1 that nothing listens on just now.
+// FreePort returns a port on 127.0.0.1 that nothing listens on just now.
+func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -182,7 +182,7 @@ func ShellEnv(p Params) map[string]string {
 func ServerEnv(getenv func(string) string, home string, p Params) map[string]string {
 	pick := func(name, ours, def string) string {
 		v := getenv(name)
-		if v == "" || sameFile(v, ours) {
+		if v == "" || SameFile(v, ours) {
 			return filepath.Join(home, ".aws", def)
 		}
 		if abs, err := filepath.Abs(v); err == nil && !strings.HasPrefix(v, "~") {
@@ -197,7 +197,9 @@ func ServerEnv(getenv func(string) string, home string, p Params) map[string]str
 	}
 }
 
-func sameFile(a, b string) bool {
+// SameFile reports whether a and b name one file or directory: the same
+// clean path, or one the file system says is the same.
+func SameFile(a, b string) bool {
 	if filepath.Clean(a) == filepath.Clean(b) {
 		return true
 	}
