@@ -1,6 +1,7 @@
 package grant_test
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"strings"
@@ -9,8 +10,6 @@ import (
 	"time"
 
 	"github.com/99designs/keyring"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/audit"
@@ -321,24 +320,20 @@ type rolePolicies struct {
 	docs map[string]string // role name -> document
 }
 
-func (r *rolePolicies) GetRolePolicy(_ context.Context, in *iam.GetRolePolicyInput, _ ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+func (r *rolePolicies) GetRolePolicy(_ context.Context, role, _ string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	doc := r.docs[aws.ToString(in.RoleName)]
-	if doc == "" {
-		doc = `{"Version":"2012-10-17","Statement":[]}`
-	}
-	return &iam.GetRolePolicyOutput{RoleName: in.RoleName, PolicyName: in.PolicyName, PolicyDocument: aws.String(doc)}, nil
+	return cmp.Or(r.docs[role], `{"Version":"2012-10-17","Statement":[]}`), nil
 }
 
-func (r *rolePolicies) PutRolePolicy(_ context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
+func (r *rolePolicies) PutRolePolicy(_ context.Context, role, _, doc string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.docs == nil {
 		r.docs = map[string]string{}
 	}
-	r.docs[aws.ToString(in.RoleName)] = aws.ToString(in.PolicyDocument)
-	return &iam.PutRolePolicyOutput{}, nil
+	r.docs[role] = doc
+	return nil
 }
 
 func (r *rolePolicies) doc(role string) string {

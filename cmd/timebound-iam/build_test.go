@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -18,4 +19,25 @@ func goBuild(t *testing.T, out, pkg string, flags ...string) string {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// TestNoHeavyStartup: every credential_process call runs the package
+// initialisation of everything this binary links. aws-sdk-go-v2's
+// service/iam (its schemas and endpoint table: about 4 ms and 640 KB per
+// start on a VM where page faults are dear) and urfave/cli's documentation
+// generators are not linked; awsiam.Client and the urfave_cli_no_docs tag
+// stand in for them.
+func TestNoHeavyStartup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-tags", "urfave_cli_no_docs", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/iam") || strings.HasPrefix(pkg, "github.com/cpuguy83/go-md2man") {
+			t.Errorf("the binary links %s", pkg)
+		}
+	}
 }

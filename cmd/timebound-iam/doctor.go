@@ -101,7 +101,7 @@ func newDoctor(c *cli.Context) *doctor.Doctor {
 		}
 		// Behind MinIO or a stand-in, AWS's IAM would only see keys it does
 		// not know; ask it only when told where IAM is.
-		if client.Options().BaseEndpoint == nil && !doctor.IsAWS(d.ClockURL) {
+		if !client.Custom() && !doctor.IsAWS(d.ClockURL) {
 			return nil, fmt.Errorf("the STS endpoint %s is not AWS, and no IAM endpoint is set (AWS_ENDPOINT_URL_IAM)", d.ClockURL)
 		}
 		return client, nil

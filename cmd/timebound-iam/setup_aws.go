@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/cmd/timebound-iam/internal/agents"
 	"github.com/timebound-iam/timebound-iam/grant"
@@ -138,16 +137,13 @@ func setupAWS(c *cli.Context) error {
 		identity = aws.ToString(who.Arn)
 		fmt.Fprintf(errw, "%s: base identity %s (account %s)\n", prog, identity, aws.ToString(who.Account))
 	}
-	var iamClient *iam.Client
+	var iamClient *awsiam.Client
 	roleARNOf := func(name string) (string, error) {
 		if iamClient == nil {
 			return "", errors.New("no IAM client")
 		}
-		out, err := iamClient.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-		if err != nil {
-			return "", err
-		}
-		return aws.ToString(out.Role.Arn), nil
+		role, err := iamClient.GetRole(ctx, name)
+		return role.ARN, err
 	}
 	if c.Bool("apply") || c.String("principal") == "" {
 		if iamClient, err = awsiam.NewClient(ctx, cfg); err != nil {
@@ -373,7 +369,7 @@ type roleSetup struct {
 
 // apply creates or updates r through IAM and prints what it did; r.arn
 // becomes the role's ARN with its path.
-func (r *roleSetup) apply(ctx context.Context, c *cli.Context, client *iam.Client, maxSession time.Duration) error {
+func (r *roleSetup) apply(ctx context.Context, c *cli.Context, client awsiam.IAMAPI, maxSession time.Duration) error {
 	w, errw := c.App.Writer, c.App.ErrWriter
 	rep, err := awsiam.ApplyRole(ctx, client, awsiam.RoleSpec{Name: r.name, TrustPolicy: r.trust, PermissionPolicy: r.permission, MaxSessionDuration: maxSession, Description: r.description})
 	if err != nil {

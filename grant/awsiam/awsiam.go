@@ -5,32 +5,9 @@
 package awsiam
 
 import (
-	"context"
 	"encoding/json"
-	"net/url"
 	"reflect"
-
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/timebound-iam/timebound-iam/grant/config"
 )
-
-// NewClient returns an IAM client signed with the base credentials.
-func NewClient(ctx context.Context, cfg config.Config) (*iam.Client, error) {
-	awsCfg, err := cfg.BaseAWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return iam.NewFromConfig(awsCfg), nil
-}
-
-// decodeDoc undoes the URL encoding IAM applies to policy documents it
-// returns.
-func decodeDoc(s string) string {
-	if d, err := url.QueryUnescape(s); err == nil {
-		return d
-	}
-	return s
-}
 
 // sameJSON compares two policy documents by meaning, not by spacing.
 func sameJSON(a, b string) bool {

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 	"github.com/gofrs/flock"
 	"github.com/timebound-iam/timebound-iam/grant/config"
@@ -274,24 +271,11 @@ func revisePolicy(existing string, add []RevokedSession, before, now time.Time) 
 	return doc, pruned, nil
 }
 
-// policyText undoes the RFC 3986 URL encoding IAM applies to the policy
-// documents it returns. Unlike [decodeDoc] it keeps a literal + as it is: a
-// foreign statement must come back unchanged.
-func policyText(s string) string {
-	if json.Valid([]byte(s)) {
-		return s
-	}
-	if d, err := url.PathUnescape(s); err == nil {
-		return d
-	}
-	return s
-}
-
-// RolePolicyAPI is what the AWS-side revoke needs from IAM; *iam.Client
-// satisfies it.
+// RolePolicyAPI is what the AWS-side revoke needs from IAM; [*Client]
+// satisfies it. GetRolePolicy returns the document URL-decoded.
 type RolePolicyAPI interface {
-	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
-	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	GetRolePolicy(ctx context.Context, role, policyName string) (string, error)
+	PutRolePolicy(ctx context.Context, role, policyName, doc string) error
 }
 
 // NewRolePolicyClient returns an IAM client signed with the base
@@ -304,7 +288,7 @@ func NewRolePolicyClient(ctx context.Context, cfg config.Config) (RolePolicyAPI,
 	if err != nil {
 		return nil, err
 	}
-	if client.Options().BaseEndpoint == nil && !IsAWSEndpoint(cfg.STSEndpoint) {
+	if !client.Custom() && !IsAWSEndpoint(cfg.STSEndpoint) {
 		return nil, fmt.Errorf("sts_endpoint %s is not AWS, and no IAM endpoint is set: set AWS_ENDPOINT_URL_IAM to the IAM that holds role %s", cfg.STSEndpoint, cfg.RoleARN)
 	}
 	return client, nil
@@ -349,21 +333,20 @@ func writeRevoked(ctx context.Context, api RolePolicyAPI, roleARN, lockPath stri
 	defer lock.Unlock()
 
 	var existing string
-	got, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(RevokedPolicyName)})
-	var missing *iamtypes.NoSuchEntityException
+	got, err := api.GetRolePolicy(ctx, role, RevokedPolicyName)
 	switch {
-	case errors.As(err, &missing):
+	case IsNoSuchEntity(err):
 		// The first revoke with --aws: no policy yet.
 	case err != nil:
 		return nil, explainIAM("GetRolePolicy", roleARN, err)
 	default:
-		existing = aws.ToString(got.PolicyDocument)
+		existing = got
 	}
 	doc, pruned, err := revisePolicy(existing, add, before, now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(RevokedPolicyName), PolicyDocument: aws.String(doc)}); err != nil {
+	if err := api.PutRolePolicy(ctx, role, RevokedPolicyName, doc); err != nil {
 		return nil, explainIAM("PutRolePolicy", roleARN, err)
 	}
 	return pruned, nil

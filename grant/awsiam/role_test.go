@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/timebound-iam/timebound-iam/grant/catalog"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
@@ -253,33 +249,29 @@ type fakeIAM struct {
 	spec     RoleSpec
 	listErr  error
 	inline   []string
-	attached []iamtypes.AttachedPolicy
+	attached []AttachedPolicy
 }
 
-func (f *fakeIAM) GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
-	return &iam.GetRoleOutput{Role: &iamtypes.Role{
-		Arn:                      aws.String("arn:aws:iam::123456789012:role/" + f.spec.Name),
-		AssumeRolePolicyDocument: aws.String(url.QueryEscape(f.spec.TrustPolicy)),
-		MaxSessionDuration:       aws.Int32(int32(f.spec.MaxSessionDuration / time.Second)),
-	}}, nil
+func (f *fakeIAM) GetRole(context.Context, string) (Role, error) {
+	return Role{ARN: "arn:aws:iam::123456789012:role/" + f.spec.Name, TrustPolicy: f.spec.TrustPolicy, MaxSessionDuration: f.spec.MaxSessionDuration}, nil
 }
 
-func (f *fakeIAM) GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
-	return &iam.GetRolePolicyOutput{PolicyDocument: aws.String(f.spec.PermissionPolicy)}, nil
+func (f *fakeIAM) GetRolePolicy(context.Context, string, string) (string, error) {
+	return f.spec.PermissionPolicy, nil
 }
 
-func (f *fakeIAM) ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
+func (f *fakeIAM) ListRolePolicies(context.Context, string) ([]string, error) {
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
-	return &iam.ListRolePoliciesOutput{PolicyNames: append([]string{CeilingPolicyName}, f.inline...)}, nil
+	return append([]string{CeilingPolicyName}, f.inline...), nil
 }
 
-func (f *fakeIAM) ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error) {
+func (f *fakeIAM) ListAttachedRolePolicies(context.Context, string) ([]AttachedPolicy, error) {
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
-	return &iam.ListAttachedRolePoliciesOutput{AttachedPolicies: f.attached}, nil
+	return f.attached, nil
 }
 
 // TestApplyRoleOtherPolicies: other policies are warnings, never changes; a
@@ -297,7 +289,7 @@ func TestApplyRoleOtherPolicies(t *testing.T) {
 		wantNotes  []string
 	}{
 		{"only the ceiling", &fakeIAM{}, nil, nil},
-		{"others", &fakeIAM{inline: []string{"legacy"}, attached: []iamtypes.AttachedPolicy{{PolicyName: aws.String("ReadOnlyAccess"), PolicyArn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}}},
+		{"others", &fakeIAM{inline: []string{"legacy"}, attached: []AttachedPolicy{{Name: "ReadOnlyAccess", ARN: "arn:aws:iam::aws:policy/ReadOnlyAccess"}}},
 			[]string{`inline policy "legacy"`, `managed policy "ReadOnlyAccess" attached`}, nil},
 		{"listing refused", &fakeIAM{listErr: errors.New("AccessDenied")}, nil,
 			[]string{`listing the inline policies of role "broker": AccessDenied`, `listing the managed policies attached to role "broker": AccessDenied`}},

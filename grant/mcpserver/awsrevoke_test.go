@@ -23,8 +23,10 @@ import (
 )
 
 // motoBroker starts moto, creates the broker role granttest.Role names in its IAM
-// with a ceiling policy, and returns an IAM client for it.
-func motoBroker(t *testing.T) *iam.Client {
+// with a ceiling policy, and returns two IAM clients for it: aws-sdk-go-v2's,
+// which the test reads and writes with, and timebound-iam's own, which the
+// revoke uses.
+func motoBroker(t *testing.T) (*iam.Client, *awsiam.Client) {
 	t.Helper()
 	moto, err := granttest.StartMoto(t.TempDir())
 	if err != nil {
@@ -41,7 +43,11 @@ func motoBroker(t *testing.T) *iam.Client {
 		t.Fatal(err)
 	}
 	putPolicy(t, client, awsiam.CeilingPolicyName, ceiling)
-	return client
+	ours, err := awsiam.NewFromConfig(ctx, aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(moto.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIAFAKEFAKEFAKE", "fake", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, ours
 }
 
 func putPolicy(t *testing.T, client *iam.Client, name, doc string) {
@@ -81,9 +87,9 @@ func withIAM(api awsiam.RolePolicyAPI) func(*harness) {
 // and drops the expired one, a statement someone else added stays, and the
 // role's other inline policy is never touched.
 func TestMCPRevokeAccessAWS(t *testing.T) {
-	client := motoBroker(t)
+	client, ours := motoBroker(t)
 	ceilingBefore := rolePolicy(t, client, awsiam.CeilingPolicyName)
-	h := newHarness(t, withIAM(client))
+	h := newHarness(t, withIAM(ours))
 	a := h.grant([]string{"s3"}, "read_only", "30m") // expires 12:30
 	b := h.grant([]string{"s3"}, "read_only", "1h")  // 13:00
 	c := h.grant([]string{"s3"}, "read_only", "15m") // 12:15
@@ -189,21 +195,18 @@ type fakeIAM struct {
 	puts           []string
 }
 
-func (f *fakeIAM) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, _ ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
+func (f *fakeIAM) GetRolePolicy(context.Context, string, string) (string, error) {
 	if f.getErr != nil {
-		return nil, f.getErr
+		return "", f.getErr
 	}
-	return &iam.GetRolePolicyOutput{RoleName: in.RoleName, PolicyName: in.PolicyName, PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}, nil
+	return `{"Version":"2012-10-17","Statement":[]}`, nil
 }
 
-func (f *fakeIAM) PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, _ ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error) {
+func (f *fakeIAM) PutRolePolicy(_ context.Context, _, _, doc string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.puts = append(f.puts, aws.ToString(in.PolicyDocument))
-	if f.putErr != nil {
-		return nil, f.putErr
-	}
-	return &iam.PutRolePolicyOutput{}, nil
+	f.puts = append(f.puts, doc)
+	return f.putErr
 }
 
 // TestMCPRevokeAccessAWSFails: when the AWS side cannot be done the tool

@@ -39,9 +39,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -122,17 +122,17 @@ func (f IdentityFunc) GetCallerIdentity(ctx context.Context, in *sts.GetCallerId
 }
 
 // RoleGetter is the IAM call the max-session-duration check makes;
-// *iam.Client satisfies it.
+// *awsiam.Client satisfies it.
 type RoleGetter interface {
-	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	GetRole(ctx context.Context, name string) (awsiam.Role, error)
 }
 
 // RoleGetterFunc adapts a function to [RoleGetter], for fakes.
-type RoleGetterFunc func(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+type RoleGetterFunc func(ctx context.Context, name string) (awsiam.Role, error)
 
 // GetRole calls f.
-func (f RoleGetterFunc) GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
-	return f(ctx, in, optFns...)
+func (f RoleGetterFunc) GetRole(ctx context.Context, name string) (awsiam.Role, error) {
+	return f(ctx, name)
 }
 
 // Granter makes and revokes the role check's grant; *grant.Manager

@@ -16,12 +16,11 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/config"
 	"github.com/timebound-iam/timebound-iam/keychain"
 	"github.com/timebound-iam/timebound-iam/profiles"
@@ -99,15 +98,8 @@ func identity(arn string, err error) func(context.Context) (Identity, error) {
 
 func roleGetter(limit time.Duration, err error) func(context.Context) (RoleGetter, error) {
 	return func(context.Context) (RoleGetter, error) {
-		return RoleGetterFunc(func(ctx context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
-			if err != nil {
-				return nil, err
-			}
-			role := &iamtypes.Role{RoleName: in.RoleName}
-			if limit > 0 {
-				role.MaxSessionDuration = aws.Int32(int32(limit / time.Second))
-			}
-			return &iam.GetRoleOutput{Role: role}, nil
+		return RoleGetterFunc(func(_ context.Context, name string) (awsiam.Role, error) {
+			return awsiam.Role{Name: name, MaxSessionDuration: limit}, err
 		}), nil
 	}
 }

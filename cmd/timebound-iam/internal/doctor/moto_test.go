@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/granttest"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
@@ -32,7 +33,7 @@ func startMoto(t *testing.T) string {
 }
 
 // TestMoto runs the base-credentials, max-session-duration and role checks
-// with aws-sdk-go-v2's real STS and IAM clients against moto_server, an IAM
+// with aws-sdk-go-v2's real STS client and timebound-iam's IAM client against moto_server, an IAM
 // and STS emulator, with roles created through IAM's own API.
 func TestMoto(t *testing.T) {
 	url := startMoto(t)
@@ -42,6 +43,10 @@ func TestMoto(t *testing.T) {
 		return sts.New(sts.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(url)})
 	}
 	iamClient := iam.New(iam.Options{Region: "us-east-1", Credentials: base, BaseEndpoint: aws.String(url)})
+	ours, err := awsiam.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: base, BaseEndpoint: aws.String(url)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
 	roles := map[string]int32{"tb-short": 3600, "tb-long": 43200}
 	arns := map[string]string{}
@@ -66,7 +71,7 @@ func TestMoto(t *testing.T) {
 		d := healthy(t)
 		d.Config = loadConfig(t, d.Config.Home, map[string]string{"role_arn": role, "max_ttl": maxTTL, "sts_endpoint": url})
 		d.STS = func(context.Context) (Identity, error) { return stsFor(creds), nil }
-		d.IAM = func(context.Context) (RoleGetter, error) { return iamClient, nil }
+		d.IAM = func(context.Context) (RoleGetter, error) { return ours, nil }
 		d.ClockURL = url
 		store := keychain.New(keyring.NewArrayKeyring(nil), keychain.KeyCtl)
 		d.Keys = func() (*keychain.Store, error) { return store, nil }

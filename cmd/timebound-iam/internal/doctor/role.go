@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 	"github.com/timebound-iam/timebound-iam/grant"
 	"github.com/timebound-iam/timebound-iam/grant/config"
@@ -105,7 +103,7 @@ func (d *Doctor) checkDuration(ctx context.Context) Check {
 	if err != nil {
 		return warn(DurationCheck, "cannot check: "+err.Error(), compare)
 	}
-	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	role, err := client.GetRole(ctx, name)
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
@@ -116,8 +114,8 @@ func (d *Doctor) checkDuration(ctx context.Context) Check {
 	}
 	// AWS's default when a role was created without one.
 	limit := time.Hour
-	if out.Role != nil && aws.ToInt32(out.Role.MaxSessionDuration) > 0 {
-		limit = time.Duration(aws.ToInt32(out.Role.MaxSessionDuration)) * time.Second
+	if role.MaxSessionDuration > 0 {
+		limit = role.MaxSessionDuration
 	}
 	if cfg.MaxTTL > limit {
 		return warn(DurationCheck,

@@ -9,12 +9,11 @@ import (
 
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/timebound-iam/timebound-iam/grant"
+	"github.com/timebound-iam/timebound-iam/grant/awsiam"
 	"github.com/timebound-iam/timebound-iam/grant/policy"
 	"github.com/timebound-iam/timebound-iam/keychain"
 )
@@ -189,11 +188,11 @@ func TestMaxSessionDuration(t *testing.T) {
 		{
 			name: "role with a path", keys: map[string]string{"role_arn": "arn:aws:iam::123456789012:role/team/agents/broker2"},
 			iam: func(context.Context) (RoleGetter, error) {
-				return RoleGetterFunc(func(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
-					if aws.ToString(in.RoleName) != "broker2" {
-						return nil, &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "no role " + aws.ToString(in.RoleName)}
+				return RoleGetterFunc(func(_ context.Context, name string) (awsiam.Role, error) {
+					if name != "broker2" {
+						return awsiam.Role{}, &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "no role " + name}
 					}
-					return &iam.GetRoleOutput{Role: &iamtypes.Role{MaxSessionDuration: aws.Int32(43200)}}, nil
+					return awsiam.Role{MaxSessionDuration: 12 * time.Hour}, nil
 				}), nil
 			},
 			status: OK, detail: "role broker2 allows sessions up to 12h",
