@@ -155,8 +155,13 @@ func Open(opts Options) (*Store, error) {
 		cfg.FilePasswordFunc = func(string) (string, error) { return pass, nil }
 	}
 	cfg.AllowedBackends = []keyring.BackendType{backendType(name)}
-	// Opening keyctl may create this tool's keyring, by the same steps as Put.
-	defer pinThread(name)()
+	// Opening keyctl creates this tool's keyring when it is missing, by the
+	// same steps as Put, which need the thread pinned. Pinning starts the
+	// runtime's template thread, about 0.6 ms of every credential_process
+	// call on a VM, so Open pins only when the keyring is yet to be made.
+	if name != KeyCtl || !ringExists(ServiceName) {
+		defer pinThread(name)()
+	}
 	ring, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) {
 		return nil, fmt.Errorf("%w: keyring_backend %q cannot be used here (%s); backends available here: %s",

@@ -117,3 +117,10 @@ func keyctlRead(serial int) ([]byte, error) {
 		buf = make([]byte, n)
 	}
 }
+
+// ringExists reports whether the user keyring holds this tool's keyring
+// name, which keyring.Open then finds by search rather than creates.
+func ringExists(name string) bool {
+	_, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", name, 0)
+	return err == nil
+}
