@@ -21,6 +21,12 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if a, ok := quickCredentialProcess(args); ok {
+		if err := serveCredentials(stdout, a); err != nil {
+			return report(stderr, err)
+		}
+		return 0
+	}
 	app := &cli.App{
 		Name:      prog,
 		Usage:     "short-lived, scoped AWS credentials for AI coding agents",
@@ -38,7 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usageError,
 		Action:         unknownCommand,
-		Commands:       commandsFor(args),
+		Commands:       commands(),
 	}
 	app.BashComplete = completer(nil, args)
 	wire(app.Commands, args)
@@ -46,16 +52,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return report(stderr, err)
 	}
 	return 0
-}
-
-// commandsFor is every command, or only credential-process when args run
-// it: the AWS CLI runs that on every call of a tb- profile, and building the
-// other commands would add their flags, texts and allocations to each.
-func commandsFor(args []string) []*cli.Command {
-	if len(args) > 1 && args[1] == "credential-process" {
-		return []*cli.Command{credentialProcessCommand()}
-	}
-	return commands()
 }
 
 func commands() []*cli.Command {
