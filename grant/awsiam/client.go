@@ -332,6 +332,9 @@ func policyText(s string) string {
 	return s
 }
 
+// userAgent names this tool in IAM's request logs.
+const userAgent = "timebound-iam"
+
 // maxResponse bounds what is read of an IAM response: the largest, a role
 // policy, is at most 10,240 characters, percent-encoded.
 const maxResponse = 1 << 20
@@ -376,6 +379,8 @@ func (c *Client) send(ctx context.Context, body string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	// CloudTrail records it as the calls' userAgent.
+	req.Header.Set("User-Agent", userAgent)
 	sum := sha256.Sum256([]byte(body))
 	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", c.signingRegion, time.Now().UTC()); err != nil {
 		return nil, err

@@ -224,6 +224,9 @@ func TestClientErrors(t *testing.T) {
 				if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "GetRole" || r.Form.Get("RoleName") != "broker" || r.Form.Get("Version") != "2010-05-08" {
 					t.Errorf("request form = %v, %v", r.Form, err)
 				}
+				if ua := r.Header.Get("User-Agent"); ua != "timebound-iam" {
+					t.Errorf("User-Agent = %q", ua)
+				}
 				if !authRE.MatchString(r.Header.Get("Authorization")) {
 					t.Errorf("Authorization = %q", r.Header.Get("Authorization"))
 				}
