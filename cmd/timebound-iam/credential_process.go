@@ -99,8 +99,7 @@ func quickCredentialProcess(args []string) (a cpArgs, ok bool) {
 func serveCredentials(w io.Writer, a cpArgs) error {
 	for _, f := range []struct{ name, value string }{{"session", a.session}, {"home", a.home}} {
 		if f.value == "" {
-			name := f.name
-			return withHint(fmt.Errorf("credential-process needs --%s", name), "this command is run from a tb-<id> profile's credential_process line; run timebound-iam grant to write one")
+			return withHint(fmt.Errorf("credential-process needs --%s", f.name), "this command is run from a tb-<id> profile's credential_process line; run timebound-iam grant to write one")
 		}
 	}
 	id, err := credproc.ParseID(a.session)

@@ -182,15 +182,12 @@ func useFIPS(ctx context.Context, sources []any) bool {
 // derived from the region: only then can IAM be something other than AWS's.
 func (c *Client) Custom() bool { return c.custom }
 
-// Endpoint is the URL the client sends its requests to.
-func (c *Client) Endpoint() string { return c.endpoint }
-
 // GetRole reads role name.
 func (c *Client) GetRole(ctx context.Context, name string) (Role, error) {
 	var out struct {
 		Role xmlRole `xml:"GetRoleResult>Role"`
 	}
-	err := c.call(ctx, "GetRole", url.Values{"RoleName": {name}}, &out)
+	err := c.callXML(ctx, "GetRole", url.Values{"RoleName": {name}}, &out)
 	return out.Role.role(), err
 }
 
@@ -206,18 +203,20 @@ func (c *Client) CreateRole(ctx context.Context, r NewRole) (Role, error) {
 	var out struct {
 		Role xmlRole `xml:"CreateRoleResult>Role"`
 	}
-	err := c.call(ctx, "CreateRole", in, &out)
+	err := c.callXML(ctx, "CreateRole", in, &out)
 	return out.Role.role(), err
 }
 
 // UpdateAssumeRolePolicy replaces the trust policy of role name.
 func (c *Client) UpdateAssumeRolePolicy(ctx context.Context, name, doc string) error {
-	return c.call(ctx, "UpdateAssumeRolePolicy", url.Values{"RoleName": {name}, "PolicyDocument": {doc}}, nil)
+	_, err := c.call(ctx, "UpdateAssumeRolePolicy", url.Values{"RoleName": {name}, "PolicyDocument": {doc}})
+	return err
 }
 
 // UpdateRole sets the maximum session duration of role name.
 func (c *Client) UpdateRole(ctx context.Context, name string, maxSession time.Duration) error {
-	return c.call(ctx, "UpdateRole", url.Values{"RoleName": {name}, "MaxSessionDuration": {strconv.Itoa(int(maxSession / time.Second))}}, nil)
+	_, err := c.call(ctx, "UpdateRole", url.Values{"RoleName": {name}, "MaxSessionDuration": {strconv.Itoa(int(maxSession / time.Second))}})
+	return err
 }
 
 // GetRolePolicy reads the inline policy policyName of role, URL-decoded.
@@ -225,13 +224,14 @@ func (c *Client) GetRolePolicy(ctx context.Context, role, policyName string) (st
 	var out struct {
 		Doc string `xml:"GetRolePolicyResult>PolicyDocument"`
 	}
-	err := c.call(ctx, "GetRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {policyName}}, &out)
+	err := c.callXML(ctx, "GetRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {policyName}}, &out)
 	return policyText(out.Doc), err
 }
 
 // PutRolePolicy writes the inline policy policyName of role.
 func (c *Client) PutRolePolicy(ctx context.Context, role, policyName, doc string) error {
-	return c.call(ctx, "PutRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {policyName}, "PolicyDocument": {doc}}, nil)
+	_, err := c.call(ctx, "PutRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {policyName}, "PolicyDocument": {doc}})
+	return err
 }
 
 // ListRolePolicies lists the names of role's inline policies, every page.
@@ -281,11 +281,11 @@ func (c *Client) pages(ctx context.Context, action, role string, read func([]byt
 		in.Set("MaxItems", strconv.Itoa(c.pageSize))
 	}
 	for {
-		var raw rawBody
-		if err := c.call(ctx, action, in, &raw); err != nil {
+		body, err := c.call(ctx, action, in)
+		if err != nil {
 			return err
 		}
-		more, marker, err := read(raw)
+		more, marker, err := read(body)
 		if err != nil {
 			return opError(action, fmt.Errorf("decoding the response: %w", err))
 		}
@@ -302,9 +302,6 @@ type xmlError struct {
 	Code    string `xml:"Code"`
 	Message string `xml:"Message"`
 }
-
-// rawBody takes a response body undecoded.
-type rawBody []byte
 
 type xmlRole struct {
 	Name                string `xml:"RoleName"`
@@ -339,10 +336,21 @@ const userAgent = "timebound-iam"
 // policy, is at most 10,240 characters, percent-encoded.
 const maxResponse = 1 << 20
 
+// callXML is [Client.call], with the response's XML decoded into out.
+func (c *Client) callXML(ctx context.Context, action string, params url.Values, out any) error {
+	body, err := c.call(ctx, action, params)
+	if err != nil {
+		return err
+	}
+	if err := xml.Unmarshal(body, out); err != nil {
+		return opError(action, fmt.Errorf("decoding the response: %w", err))
+	}
+	return nil
+}
+
 // call sends action with its parameters, retrying as the SDK's standard
-// retryer says, and decodes the response's XML into out (nil: ignore it;
-// *rawBody: keep it).
-func (c *Client) call(ctx context.Context, action string, params url.Values, out any) error {
+// retryer says, and returns the response body.
+func (c *Client) call(ctx context.Context, action string, params url.Values) ([]byte, error) {
 	form := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
 	for k, v := range params {
 		form[k] = v
@@ -351,18 +359,18 @@ func (c *Client) call(ctx context.Context, action string, params url.Values, out
 	for attempt := 1; ; attempt++ {
 		resp, err := c.send(ctx, body)
 		if err == nil {
-			return decode(action, resp, out)
+			return resp, nil
 		}
 		if attempt >= c.retryer.MaxAttempts() || !c.retryer.IsErrorRetryable(err) {
-			return opError(action, err)
+			return nil, opError(action, err)
 		}
 		delay, derr := c.retryer.RetryDelay(attempt, err)
 		if derr != nil {
-			return opError(action, err)
+			return nil, opError(action, err)
 		}
 		select {
 		case <-ctx.Done():
-			return opError(action, ctx.Err())
+			return nil, opError(action, ctx.Err())
 		case <-time.After(delay):
 		}
 	}
@@ -420,20 +428,6 @@ func (c *Client) send(ctx context.Context, body string) ([]byte, error) {
 			Err:      &smithy.GenericAPIError{Code: e.Code, Message: e.Message, Fault: fault},
 		},
 	}
-}
-
-func decode(action string, body []byte, out any) error {
-	switch o := out.(type) {
-	case nil:
-		return nil
-	case *rawBody:
-		*o = body
-		return nil
-	}
-	if err := xml.Unmarshal(body, out); err != nil {
-		return opError(action, fmt.Errorf("decoding the response: %w", err))
-	}
-	return nil
 }
 
 func opError(action string, err error) error {

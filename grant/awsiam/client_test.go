@@ -317,8 +317,8 @@ func TestClientEndpoints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Endpoint() != tt.want || c.signingRegion != tt.signing || c.Custom() != (tt.iamURL != "" || tt.globalURL != "") {
-				t.Errorf("endpoint %s, signing region %s, custom %v; want %s, %s", c.Endpoint(), c.signingRegion, c.Custom(), tt.want, tt.signing)
+			if c.endpoint != tt.want || c.signingRegion != tt.signing || c.Custom() != (tt.iamURL != "" || tt.globalURL != "") {
+				t.Errorf("endpoint %s, signing region %s, custom %v; want %s, %s", c.endpoint, c.signingRegion, c.Custom(), tt.want, tt.signing)
 			}
 			// service/iam agrees on the URL and the region it signs in.
 			sdkReq := &requestCatcher{}
@@ -328,7 +328,7 @@ func TestClientEndpoints(t *testing.T) {
 			})
 			_, _ = sdk.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("broker")})
 			if sdkReq.url != tt.want+"/" && sdkReq.url != tt.want {
-				t.Errorf("service/iam sends to %s, Client to %s", sdkReq.url, c.Endpoint())
+				t.Errorf("service/iam sends to %s, Client to %s", sdkReq.url, c.endpoint)
 			}
 			if want := "/" + c.signingRegion + "/iam/aws4_request"; !strings.Contains(sdkReq.auth, want) {
 				t.Errorf("service/iam signs with %s, Client with scope %s", sdkReq.auth, want)

@@ -148,7 +148,7 @@ func parseRevoked(raw json.RawMessage) (RevokedSession, bool) {
 
 // revokedPolicy returns the document the broker role's [RevokedPolicyName]
 // policy becomes when the sessions in add are denied: existing is its
-// current document ("" when the role has none, URL-encoded or not). The
+// current document, URL-decoded ("" when the role has none). The
 // statements of sessions that expired more than a few minutes before now
 // are dropped, and their ids returned as pruned; a session both present and
 // added keeps the later expiry. Statements this tool did not write, and the
@@ -168,8 +168,8 @@ func revisePolicy(existing string, add []RevokedSession, before, now time.Time) 
 		Statement json.RawMessage `json:"Statement"`
 	}
 	var statements []json.RawMessage
-	if text := policyText(existing); strings.TrimSpace(text) != "" {
-		if err := json.Unmarshal([]byte(text), &old); err != nil {
+	if strings.TrimSpace(existing) != "" {
+		if err := json.Unmarshal([]byte(existing), &old); err != nil {
 			return "", nil, fmt.Errorf("the role's inline policy %q is not a JSON policy document (%v): fix or delete it, then revoke again", RevokedPolicyName, err)
 		}
 		switch s := bytes.TrimSpace(old.Statement); {
